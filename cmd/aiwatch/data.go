@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/aiwatch/aiwatch/internal/store"
+)
+
+const defaultDataDir = "./aiwatch-data"
+
+var dataDirFlag string
+
+func init() {
+	rootCmd.PersistentFlags().StringVar(&dataDirFlag, "data", "", "data directory (default $AIWATCH_DATA or "+defaultDataDir+")")
+}
+
+// dataDir resolves the data directory: flag, then AIWATCH_DATA, then the default.
+func dataDir() string {
+	if dataDirFlag != "" {
+		return dataDirFlag
+	}
+	if d := os.Getenv("AIWATCH_DATA"); d != "" {
+		return d
+	}
+	return defaultDataDir
+}
+
+// storeOptions bound DuckDB's memory so long imports stay small.
+func storeOptions() store.Options {
+	mem := os.Getenv("AIWATCH_MEMORY_LIMIT")
+	if mem == "" {
+		mem = "192MB"
+	}
+	return store.Options{MemoryLimit: mem}
+}
+
+func openStore(ctx context.Context, readOnly bool) (*store.Store, error) {
+	opts := storeOptions()
+	opts.ReadOnly = readOnly
+	st, err := store.Open(ctx, dataDir(), opts)
+	if errors.Is(err, store.ErrLocked) {
+		return nil, fmt.Errorf("%w; stop it or wait for it to finish (data directory %s)", err, dataDir())
+	}
+	return st, err
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/aiwatch/aiwatch/internal/audit"
+	"github.com/aiwatch/aiwatch/internal/ingest"
+	"github.com/aiwatch/aiwatch/internal/reader"
+	"github.com/aiwatch/aiwatch/internal/store"
+)
+
+func init() { rootCmd.AddCommand(newImportCmd()) }
+
+func newImportCmd() *cobra.Command {
+	var format, numbering string
+	var strict, quiet bool
+	var batchSize int
+	cmd := &cobra.Command{
+		Use:   "import [--data DIR] FILE…",
+		Short: "Import Copilot audit records from files (JSON, JSONL, Graph pages, Purview/classic/PowerShell CSV; .gz; - for stdin)",
+		Long: `Import reads audit records from export files and stores the Copilot/AI
+activity in the CopilotActivity table, exactly once: records already stored
+are counted as duplicates, records of other workloads are counted and
+skipped, and units that cannot be stored go to the Quarantine table with
+their location and reason. The format is detected from the first bytes;
+--format forces one of: json, jsonl, graph, purview-csv, classic-csv, powershell-csv.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := reader.ParseFormat(format)
+			if err != nil {
+				return err
+			}
+			num, err := audit.ParseNumbering(numbering)
+			if err != nil {
+				return err
+			}
+			st, err := openStore(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			reg := audit.NewRegistry(num)
+			showBar := !quiet && term.IsTerminal(int(os.Stderr.Fd()))
+			var total ingest.Summary
+			failed := 0
+			for _, path := range args {
+				sum, err := importOne(cmd, st, path, f, ingest.Options{Registry: reg, BatchSize: batchSize}, showBar)
+				total.Add(sum)
+				if err != nil {
+					failed++
+					fmt.Fprintf(cmd.ErrOrStderr(), "aiwatch: %v\n", err)
+					continue
+				}
+				if len(args) > 1 {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", path, sum)
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s): %s\n", len(args)-failed, total)
+			if total.Quarantined > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "quarantined units: aiwatch sql \"SELECT SourceName, SourceLocation, RecordId, Reason FROM Quarantine\"\n")
+			}
+			if failed > 0 {
+				return &exitError{code: 1, msg: fmt.Sprintf("%d of %d file(s) could not be read completely", failed, len(args))}
+			}
+			if strict && total.Quarantined > 0 {
+				return &exitError{code: 3, msg: fmt.Sprintf("--strict: %d unit(s) quarantined", total.Quarantined)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "input format (default: detect)")
+	cmd.Flags().StringVar(&numbering, "record-type-numbering", "371", "numbering of the disputed record types: 371 (371/389/390) or 373 (373/383/384)")
+	cmd.Flags().BoolVar(&strict, "strict", false, "exit non-zero (3) if any unit was quarantined")
+	cmd.Flags().IntVar(&batchSize, "batch-size", 0, "units per transaction (default about one DuckDB row group)")
+	cmd.Flags().MarkHidden("batch-size")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	return cmd
+}
+
+// countingReader counts bytes for the progress bar.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func importOne(cmd *cobra.Command, st *store.Store, path string, f reader.Format, opts ingest.Options, showBar bool) (ingest.Summary, error) {
+	var in io.Reader
+	size := int64(-1)
+	if path == "-" {
+		in = os.Stdin
+	} else {
+		fh, err := os.Open(path)
+		if err != nil {
+			return ingest.Summary{}, fmt.Errorf("cannot open %s: %w", path, err)
+		}
+		defer fh.Close()
+		if fi, err := fh.Stat(); err == nil {
+			size = fi.Size()
+		}
+		in = fh
+	}
+	cr := &countingReader{r: in}
+	rd, err := reader.Open(cr, f)
+	if err != nil {
+		return ingest.Summary{}, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	var stop chan struct{}
+	var bar *progressbar.ProgressBar
+	if showBar {
+		bar = progressbar.NewOptions64(size,
+			progressbar.OptionSetDescription(path),
+			progressbar.OptionSetWriter(os.Stderr),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+		stop = make(chan struct{})
+		go func() {
+			t := time.NewTicker(200 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					bar.Set64(cr.n.Load())
+				case <-stop:
+					return
+				}
+			}
+		}()
+	}
+	sum, err := ingest.Import(cmd.Context(), st, path, rd, opts)
+	if bar != nil {
+		close(stop)
+		bar.Finish()
+	}
+	return sum, err
+}

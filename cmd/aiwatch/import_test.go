@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const fixtureDir = "../../testdata/fixtures/"
+
+var allFixtures = []string{"copilot-interactions.jsonl", "management-api-blob.json", "management-api-blob-2.json",
+	"graph-auditlog-records.json", "graph-auditlog-records-page2.json", "purview-export.csv",
+	"classic-portal-export.csv", "search-unifiedauditlog.csv", "edge-cases.jsonl"}
+
+func TestImportCommand(t *testing.T) {
+	data := t.TempDir()
+	args := []string{"import", "--data", data}
+	for _, f := range allFixtures {
+		args = append(args, fixtureDir+f)
+	}
+	out, stderr, code := run(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, stderr)
+	}
+	// Totals from the fixtures README ("All files into one store").
+	if want := "imported 9 file(s): read 67, stored 54, duplicates 7, conflicts 0, skipped (not Copilot) 3, quarantined 3"; !strings.Contains(out, want) {
+		t.Errorf("summary missing %q in:\n%s", want, out)
+	}
+	// Again: nothing new; --strict fails because the bad units are quarantined again.
+	out, _, code = run(t, append([]string{"import", "--strict", "--data", data}, args[3:]...)...)
+	if code != 3 || !strings.Contains(out, "stored 0, duplicates 61,") {
+		t.Errorf("second import exit %d:\n%s", code, out)
+	}
+	// stats and sql read the store.
+	out, _, code = run(t, "stats", "--data", data)
+	if code != 0 || !strings.Contains(out, "CopilotInteraction") || !strings.Contains(out, "(unknown 9999)") {
+		t.Errorf("stats exit %d:\n%s", code, out)
+	}
+	out, _, code = run(t, "sql", "--data", data, "--format", "json", "SELECT RecordId, AIModelName FROM CopilotActivity WHERE RecordId = '88cf8aaf-40c6-4b5e-9b94-dac1be798bd1'")
+	if code != 0 || strings.TrimSpace(out) != "[\n{\"RecordId\":\"88cf8aaf-40c6-4b5e-9b94-dac1be798bd1\",\"AIModelName\":\"DEEP_LEO\"}\n]" {
+		t.Errorf("sql json exit %d: %q", code, out)
+	}
+	out, _, code = run(t, "sql", "--data", data, "--format", "csv", "SELECT count(*) AS n FROM Quarantine")
+	if code != 0 || out != "n\n3\n" {
+		t.Errorf("sql csv exit %d: %q", code, out)
+	}
+	// A file that doesn't exist is named, and the exit code says so.
+	_, stderr, code = run(t, "import", "--data", data, filepath.Join(data, "missing.jsonl"))
+	if code != 1 || !strings.Contains(stderr, "missing.jsonl") {
+		t.Errorf("missing file: exit %d %s", code, stderr)
+	}
+}
+
+// writeRecords writes n distinct synthetic Copilot records as JSONL.
+func writeRecords(t *testing.T, path string, n int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(w, `{"CreationTime":"%s","Id":"%08x-0000-4000-8000-%012x","Operation":"CopilotInteraction","OrganizationId":"424b1fee-9709-4315-85d9-5954058b4714","RecordType":261,"UserKey":"k%d","UserType":0,"Version":1,"Workload":"Copilot","ClientIP":"192.0.2.%d","UserId":"user%d@contoso.example","CopilotEventData":{"AppHost":"Word","Contexts":[{"Id":"https:\/\/contoso.sharepoint.example\/doc%d.docx","Type":"docx"}],"Messages":[{"Id":"%d","isPrompt":true},{"Id":"%d","isPrompt":false}],"AccessedResources":[{"Id":"https:\/\/contoso.sharepoint.example\/r%d","Name":"Resource %d.docx","Type":"docx","Action":"Read"}],"ModelTransparencyDetails":[{"ModelName":"DEEP_LEO"}]}}`+"\n",
+			base.Add(time.Duration(i)*time.Second).Format("2006-01-02T15:04:05"), i, i, i%200, i%250, i%97, i, i*7+1, i*7+2, i%1000, i)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+// TestKilledImportCompletesOnRerun kills a real import process at several
+// points and checks that re-running it stores every record exactly once.
+func TestKilledImportCompletesOnRerun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills real processes")
+	}
+	const n = 60000
+	file := filepath.Join(t.TempDir(), "big.jsonl")
+	writeRecords(t, file, n)
+	data := t.TempDir()
+	for _, delay := range []time.Duration{300 * time.Millisecond, 700 * time.Millisecond, 1200 * time.Millisecond} {
+		cmd := exec.Command(binPath, "import", "--data", data, "--batch-size", "2000", file)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay)
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	stored := queryInt(t, data, `SELECT count(*) FROM CopilotActivity`)
+	t.Logf("stored before the complete run: %d of %d", stored, n)
+	out, stderr, code := run(t, "import", "--data", data, file)
+	if code != 0 {
+		t.Fatalf("rerun exit %d: %s %s", code, out, stderr)
+	}
+	want := fmt.Sprintf("read %d, stored %d, duplicates %d,", n, n-stored, stored)
+	if !strings.Contains(out, want) {
+		t.Errorf("rerun summary: want %q in %s", want, out)
+	}
+	if got := queryInt(t, data, `SELECT count(*) FROM CopilotActivity`); got != n {
+		t.Errorf("rows %d, want %d", got, n)
+	}
+	if got := queryInt(t, data, `SELECT count(DISTINCT RecordId) FROM CopilotActivity`); got != n {
+		t.Errorf("distinct ids %d, want %d", got, n)
+	}
+}

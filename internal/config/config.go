@@ -1,0 +1,382 @@
+// Package config reads and validates aiwatch's YAML configuration. Secrets
+// are never in the file itself: it names an environment variable or a file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/aiwatch/aiwatch/internal/o365"
+)
+
+// Config is the whole file.
+type Config struct {
+	DataDir   string    `yaml:"data_dir"`
+	Tenants   []Tenant  `yaml:"tenants"`
+	Collector Collector `yaml:"collector"`
+	Server    Server    `yaml:"server"`
+}
+
+// Collector tunes the Management API collector.
+type Collector struct {
+	PollInterval Duration `yaml:"poll_interval"`
+	// Backfill is how far back a new tenant starts listing.
+	Backfill Duration `yaml:"backfill"`
+	// Overlap is re-listed before each cursor so late blobs are caught.
+	Overlap      Duration `yaml:"overlap"`
+	Concurrency  int      `yaml:"concurrency"` // blob fetches in flight per tenant
+	ContentTypes []string `yaml:"content_types"`
+}
+
+// Server is the HTTP API.
+type Server struct {
+	Listen    string `yaml:"listen"`
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+}
+
+// Limits and defaults.
+const (
+	// MaxBackfill keeps a margin under the 7 days the Management API keeps
+	// content, so a window computed now is still valid when it is sent.
+	MaxBackfill    = 7*24*time.Hour - time.Hour
+	MaxOverlap     = 24 * time.Hour
+	MaxConcurrency = 64
+	MinPoll        = time.Second
+)
+
+// ContentTypes are the Management API's content types.
+var ContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.SharePoint", "Audit.General", "DLP.All"}
+
+// Default is the configuration before the file is applied.
+func Default() Config {
+	return Config{
+		DataDir: "./aiwatch-data",
+		Collector: Collector{
+			PollInterval: Duration(5 * time.Minute),
+			Backfill:     Duration(24 * time.Hour),
+			Overlap:      Duration(time.Hour),
+			Concurrency:  4,
+			ContentTypes: []string{"Audit.General"},
+		},
+		Server: Server{Listen: "127.0.0.1:8080"},
+	}
+}
+
+// ForTenant returns the collector settings with t's overrides applied.
+func (c Collector) ForTenant(t Tenant) Collector {
+	if t.Backfill != 0 {
+		c.Backfill = t.Backfill
+	}
+	if t.PollInterval != 0 {
+		c.PollInterval = t.PollInterval
+	}
+	if len(t.ContentTypes) > 0 {
+		c.ContentTypes = slices.Clone(t.ContentTypes)
+	}
+	return c
+}
+
+// Token reads the API bearer token from token_env or token_file ("" when
+// neither is set).
+func (s Server) Token() (string, error) {
+	switch {
+	case s.TokenEnv != "":
+		v := os.Getenv(s.TokenEnv)
+		if v == "" {
+			return "", fmt.Errorf("server.token_env %q is not set in the environment", s.TokenEnv)
+		}
+		return v, nil
+	case s.TokenFile != "":
+		b, err := os.ReadFile(s.TokenFile)
+		if err != nil {
+			return "", fmt.Errorf("server.token_file %q cannot be read: %s", s.TokenFile, pathErr(err))
+		}
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			return "", fmt.Errorf("server.token_file %q is empty", s.TokenFile)
+		}
+		return v, nil
+	}
+	return "", nil
+}
+
+// ValidationError lists every problem found, each one actionable.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string {
+	if len(e.Problems) == 1 {
+		return e.Problems[0]
+	}
+	return fmt.Sprintf("%d problems:\n%s", len(e.Problems), strings.Join(e.Problems, "\n"))
+}
+
+// Load reads path over Default, rejects unknown keys, and validates.
+// Relative paths inside the file are relative to the working directory.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("cannot read config: %w", err)
+	}
+	cfg := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var problems []string
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		var ve *ValidationError
+		if !errors.As(yamlError(err), &ve) {
+			return Config{}, fmt.Errorf("config %s: %w", path, yamlError(err))
+		}
+		// Type errors leave the rest of the file decoded: validate it too, so
+		// the user sees every problem in one run.
+		problems = ve.Problems
+	}
+	var ve *ValidationError
+	if errors.As(cfg.Validate(), &ve) {
+		problems = append(problems, ve.Problems...)
+	}
+	if len(problems) > 0 {
+		return cfg, fmt.Errorf("config %s: %w", path, &ValidationError{Problems: problems})
+	}
+	return cfg, nil
+}
+
+var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type config\.(\w+)$`)
+
+// sections names where each struct sits in the file, for messages.
+var sections = map[string]struct {
+	where string
+	typ   reflect.Type
+}{
+	"Config":    {"at the top level", reflect.TypeFor[Config]()},
+	"Tenant":    {"in a tenants entry", reflect.TypeFor[Tenant]()},
+	"Endpoints": {"in a tenant's endpoints", reflect.TypeFor[Endpoints]()},
+	"Collector": {"in collector", reflect.TypeFor[Collector]()},
+	"Server":    {"in server", reflect.TypeFor[Server]()},
+}
+
+// yamlError turns yaml's type errors into one problem per line, naming the
+// unknown key, where it is, and the keys allowed there.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	problems := make([]string, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		m := unknownField.FindStringSubmatch(e)
+		if m == nil {
+			problems = append(problems, e)
+			continue
+		}
+		s, ok := sections[m[3]]
+		if !ok {
+			problems = append(problems, e)
+			continue
+		}
+		problems = append(problems, fmt.Sprintf("line %s: unknown key %q %s; valid keys: %s", m[1], m[2], s.where, strings.Join(yamlKeys(s.typ), ", ")))
+	}
+	return &ValidationError{Problems: problems}
+}
+
+func yamlKeys(t reflect.Type) []string {
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" && k != "-" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// Validate returns every problem at once as a *ValidationError. It also
+// checks that named secrets exist and certificates load, without keeping
+// their values.
+func (c Config) Validate() error {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+
+	if strings.TrimSpace(c.DataDir) == "" {
+		add("data_dir is empty; set the directory that holds the database")
+	}
+	col := c.Collector
+	checkPoll(add, "collector.poll_interval", col.PollInterval)
+	checkBackfill(add, "collector.backfill", col.Backfill)
+	if col.Overlap < 0 || col.Overlap.D() > MaxOverlap {
+		add("collector.overlap %s must be between 0 and %s", col.Overlap, Duration(MaxOverlap))
+	}
+	if col.Concurrency < 1 || col.Concurrency > MaxConcurrency {
+		add("collector.concurrency %d must be between 1 and %d", col.Concurrency, MaxConcurrency)
+	}
+	if len(col.ContentTypes) == 0 {
+		add("collector.content_types is empty; Copilot records arrive in Audit.General")
+	}
+	checkTypes(add, "collector.content_types", col.ContentTypes)
+
+	names := map[string]int{}
+	ids := map[string]int{}
+	now := time.Now()
+	for i, t := range c.Tenants {
+		at := fmt.Sprintf("tenants[%d]", i)
+		if t.Name != "" {
+			at += fmt.Sprintf(" (name %q)", t.Name)
+		}
+		tadd := func(format string, args ...any) { add(at+": "+format, args...) }
+
+		switch {
+		case t.Name == "":
+			tadd("name is missing; give each tenant a short unique name")
+		case !nameRE.MatchString(t.Name):
+			tadd("name %q may hold only letters, digits, '.', '_' and '-', starting with a letter or digit", t.Name)
+		default:
+			if j, dup := names[t.Name]; dup {
+				tadd("name %q is also used by tenants[%d]", t.Name, j)
+			} else {
+				names[t.Name] = i
+			}
+		}
+		switch {
+		case t.TenantID == "":
+			tadd("tenant_id is missing; it is the directory (tenant) GUID from Entra ID")
+		case !guidRE.MatchString(t.TenantID):
+			tadd("tenant_id %q is not a GUID", t.TenantID)
+		default:
+			k := strings.ToLower(t.TenantID)
+			if j, dup := ids[k]; dup {
+				tadd("tenant_id %q is also used by tenants[%d]", t.TenantID, j)
+			} else {
+				ids[k] = i
+			}
+		}
+		switch {
+		case t.ClientID == "":
+			tadd("client_id is missing; it is the application (client) GUID of the Entra ID app")
+		case !guidRE.MatchString(t.ClientID):
+			tadd("client_id %q is not a GUID", t.ClientID)
+		}
+
+		set := 0
+		for _, v := range []string{t.ClientSecretEnv, t.ClientSecretFile, t.CertificateFile} {
+			if v != "" {
+				set++
+			}
+		}
+		switch {
+		case set != 1:
+			tadd("set exactly one of client_secret_env, client_secret_file, certificate_file")
+		case t.CertificateFile != "":
+			if err := t.checkCertificate(now); err != nil {
+				tadd("%v", err)
+			}
+		default:
+			if _, err := t.Secret(); err != nil {
+				tadd("%v", err)
+			}
+		}
+		if t.KeyFile != "" && t.CertificateFile == "" {
+			tadd("key_file is set without certificate_file")
+		}
+
+		if _, _, err := o365.Endpoints(o365.Cloud(t.Cloud)); err != nil {
+			tadd("cloud %q is unknown; use one of commercial, gcc, gcchigh, dod", t.Cloud)
+		}
+		for _, e := range []struct{ key, val string }{
+			{"endpoints.login", t.Endpoints.Login},
+			{"endpoints.management", t.Endpoints.Management},
+			{"endpoints.graph", t.Endpoints.Graph},
+		} {
+			if e.val != "" && !absHTTP(e.val) {
+				tadd("%s %q must be an absolute http(s) URL such as https://manage.office.com", e.key, e.val)
+			}
+		}
+		if t.Publisher != "" && !guidRE.MatchString(t.Publisher) {
+			tadd("publisher_identifier %q is not a GUID; use your own tenant's GUID", t.Publisher)
+		}
+		if t.Backfill != 0 {
+			checkBackfill(tadd, "backfill", t.Backfill)
+		}
+		if t.PollInterval != 0 {
+			checkPoll(tadd, "poll_interval", t.PollInterval)
+		}
+		checkTypes(tadd, "content_types", t.ContentTypes)
+	}
+
+	srv := c.Server
+	host, _, err := net.SplitHostPort(srv.Listen)
+	if err != nil {
+		add("server.listen %q is not host:port, e.g. 127.0.0.1:8080", srv.Listen)
+	}
+	switch {
+	case srv.TokenEnv != "" && srv.TokenFile != "":
+		add("server: set at most one of token_env, token_file")
+	case srv.TokenEnv != "" || srv.TokenFile != "":
+		if _, err := srv.Token(); err != nil {
+			add("%v", err)
+		}
+	case err == nil && !loopback(host):
+		add("server.listen %q is not a loopback address; set server.token_env or server.token_file so the API requires a token", srv.Listen)
+	}
+
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+type addFunc func(format string, args ...any)
+
+func checkBackfill(add addFunc, field string, d Duration) {
+	if d < 0 {
+		add("%s %s must not be negative", field, d)
+	} else if d.D() > MaxBackfill {
+		add("%s %s exceeds the 7 days the Management API keeps; at most %s", field, d, Duration(MaxBackfill))
+	}
+}
+
+func checkPoll(add addFunc, field string, d Duration) {
+	if d.D() < MinPoll {
+		add("%s %s must be at least %s", field, d, Duration(MinPoll))
+	}
+}
+
+func checkTypes(add addFunc, field string, types []string) {
+	seen := map[string]bool{}
+	for _, ct := range types {
+		if !slices.Contains(ContentTypes, ct) {
+			add("%s: content type %q is unknown; use one of %s", field, ct, strings.Join(ContentTypes, ", "))
+		} else if seen[ct] {
+			add("%s: content type %q is listed twice", field, ct)
+		}
+		seen[ct] = true
+	}
+}
+
+func absHTTP(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

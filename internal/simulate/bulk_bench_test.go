@@ -1,0 +1,26 @@
+package simulate
+
+import (
+	"testing"
+	"time"
+)
+
+// BenchmarkBulk measures the bulk generator; run with -benchtime=1000000x
+// for the million-record figure.
+func BenchmarkBulk(b *testing.B) {
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	var bytes int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	err := Bulk(1, b.N, start, func(ev Event) error {
+		bytes += int64(len(ev.Record))
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	secs := b.Elapsed().Seconds()
+	b.ReportMetric(float64(b.N)/secs, "records/s")
+	b.ReportMetric(float64(bytes)/secs/1e6, "MB/s")
+	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/record")
+}

@@ -1,0 +1,438 @@
+// Package store keeps aiwatch's tables in one DuckDB file per data directory:
+// CopilotActivity, Quarantine, RecordConflict and source cursors. Every write
+// is one transaction holding the rows and the cursor that covers them.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/aiwatch/aiwatch/internal/audit"
+)
+
+// FileName is the database file inside a data directory.
+const FileName = "aiwatch.duckdb"
+
+// Options tune the embedded database.
+type Options struct {
+	MemoryLimit string // DuckDB memory_limit, e.g. "256MB"; "" leaves DuckDB's default
+	Threads     int    // 0 leaves DuckDB's default
+	ReadOnly    bool
+}
+
+// Store is an open data directory.
+type Store struct {
+	dir  string
+	db   *sql.DB
+	conn *sql.Conn // the one writing connection; the appender needs a raw connection
+	now  func() time.Time
+}
+
+// ErrLocked means another process holds the database file.
+var ErrLocked = errors.New("the data directory is in use by another aiwatch process")
+
+// Open opens (creating if needed) the data directory's database and applies migrations.
+func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("cannot create data directory %s: %w", dir, err)
+		}
+	}
+	path := filepath.Join(dir, FileName)
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("no aiwatch data in %s (import or collect first): %w", dir, err)
+		}
+	}
+	dsn := path
+	var params []string
+	if opts.ReadOnly {
+		params = append(params, "access_mode=READ_ONLY")
+	}
+	if opts.MemoryLimit != "" {
+		params = append(params, "memory_limit="+opts.MemoryLimit)
+	}
+	if opts.Threads > 0 {
+		params = append(params, fmt.Sprintf("threads=%d", opts.Threads))
+	}
+	if extra := os.Getenv("AIWATCH_DUCKDB_SETTINGS"); extra != "" {
+		params = append(params, strings.Split(extra, "&")...)
+	}
+	if len(params) > 0 {
+		dsn += "?" + strings.Join(params, "&")
+	}
+	connector, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		if strings.Contains(err.Error(), "lock") {
+			return nil, fmt.Errorf("cannot open %s: %w (%v)", path, ErrLocked, err)
+		}
+		return nil, fmt.Errorf("cannot open %s: %w", path, err)
+	}
+	db := sql.OpenDB(connector)
+	s := &Store{dir: dir, db: db, now: time.Now}
+	if s.conn, err = db.Conn(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot connect to %s: %w", path, err)
+	}
+	if !opts.ReadOnly {
+		if err := s.migrate(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// SetClock replaces the clock used for IngestionTime (tests).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// DB returns the database for queries.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Conn returns the store's own connection (the only one that sees its temp tables).
+func (s *Store) Conn() *sql.Conn { return s.conn }
+
+// Dir is the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if s.conn != nil {
+		s.conn.Close()
+	}
+	return s.db.Close()
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS SchemaVersion (Version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("cannot create SchemaVersion: %w", err)
+	}
+	var v int
+	if err := s.conn.QueryRowContext(ctx, `SELECT coalesce(max(Version), 0) FROM SchemaVersion`).Scan(&v); err != nil {
+		return fmt.Errorf("cannot read schema version: %w", err)
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := s.conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d failed: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM SchemaVersion; INSERT INTO SchemaVersion VALUES (?)`, i+1); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: cannot record version: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := s.conn.ExecContext(ctx, stagingDDL); err != nil {
+		return fmt.Errorf("cannot create staging table: %w", err)
+	}
+	return nil
+}
+
+// Row is a normalized record and where it came from.
+type Row struct {
+	Record audit.Record
+	Source string // file path, or tenant/content id
+	Loc    string // line, row, element
+}
+
+// QuarantineRow is a unit that could not be stored.
+type QuarantineRow struct {
+	Source, Loc, RecordID, Reason string
+	Raw                           []byte
+}
+
+// Batch is one unit of durable progress: its rows, quarantined units and
+// cursor positions are committed together or not at all.
+type Batch struct {
+	SourceSystem string // Sentinel's SourceSystem column: "RestAPI", "GraphAPI", "Import"
+	Rows         []Row
+	Quarantine   []QuarantineRow
+	Cursors      map[string]string
+}
+
+// Result counts what a commit did.
+type Result struct {
+	Stored, Duplicates, Conflicts, Quarantined int
+}
+
+// Add sums results.
+func (r *Result) Add(o Result) {
+	r.Stored += o.Stored
+	r.Duplicates += o.Duplicates
+	r.Conflicts += o.Conflicts
+	r.Quarantined += o.Quarantined
+}
+
+// Commit stores a batch in one transaction (see Tx for the rules).
+func (s *Store) Commit(ctx context.Context, b Batch) (Result, error) {
+	tx, err := s.Begin(ctx, b.SourceSystem)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := tx.Add(ctx, b.Rows, b.Quarantine); err != nil {
+		tx.Rollback()
+		return Result{}, err
+	}
+	for name, value := range b.Cursors {
+		if err := tx.SetCursor(ctx, name, value); err != nil {
+			tx.Rollback()
+			return Result{}, err
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// Tx is an open write transaction. Rows are streamed into CopilotActivity
+// through DuckDB's appender; large transactions let DuckDB write row groups
+// straight to the file instead of through the WAL. Rows whose RecordId is
+// already stored (or earlier in the transaction) are duplicates when their
+// content hash matches, conflicts otherwise: the first copy is kept and
+// conflicts are recorded in RecordConflict. Nothing is visible to others,
+// and no cursor moves, until Commit.
+type Tx struct {
+	s        *Store
+	raw      *duckdb.Conn
+	app      *duckdb.Appender // CopilotActivity
+	ids      *duckdb.Appender // staging_ids
+	ingested time.Time
+	system   string
+	res      Result
+	done     bool
+}
+
+// Begin opens a write transaction. SourceSystem fills Sentinel's SourceSystem column.
+func (s *Store) Begin(ctx context.Context, sourceSystem string) (*Tx, error) {
+	tx := &Tx{s: s, ingested: s.now().UTC().Truncate(time.Microsecond), system: sourceSystem}
+	if _, err := s.conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return nil, fmt.Errorf("cannot begin transaction: %w", err)
+	}
+	err := s.conn.Raw(func(dc any) error {
+		var ok bool
+		if tx.raw, ok = dc.(*duckdb.Conn); !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		var err error
+		if tx.app, err = duckdb.NewAppenderFromConn(tx.raw, "", "CopilotActivity"); err != nil {
+			return fmt.Errorf("cannot open appender on CopilotActivity: %w", err)
+		}
+		if tx.ids, err = duckdb.NewAppender(tx.raw, "temp", "main", "staging_ids"); err != nil {
+			tx.app.Close()
+			return fmt.Errorf("cannot open appender on staging_ids: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		s.conn.ExecContext(context.Background(), `ROLLBACK`)
+		return nil, err
+	}
+	return tx, nil
+}
+
+// IDHash is the hash kept in CopilotActivity.IdHash.
+func IDHash(id string) int64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return int64(h)
+}
+
+// Add stores rows (deduplicated) and quarantined units in the transaction.
+func (tx *Tx) Add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
+	if err := tx.add(ctx, rows, quar); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return nil
+}
+
+func (tx *Tx) add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
+	if tx.done {
+		return errors.New("transaction already finished")
+	}
+	// Settle duplicates inside rows first; the database settles the rest.
+	first := make(map[string]int, len(rows))
+	keep := make([]bool, len(rows))
+	hashes := make([]int64, len(rows))
+	for i := range rows {
+		r := &rows[i].Record
+		if j, ok := first[r.RecordId]; ok {
+			tx.duplicate(ctx, &rows[i], rows[j].Record.ContentHash)
+			continue
+		}
+		first[r.RecordId] = i
+		keep[i] = true
+		hashes[i] = IDHash(r.RecordId)
+		if err := tx.ids.AppendRow(int32(i), hashes[i]); err != nil {
+			return fmt.Errorf("cannot stage record %s: %w", r.RecordId, err)
+		}
+	}
+	// Rows appended earlier in this transaction must be visible to the check.
+	if err := tx.app.Flush(); err != nil {
+		return fmt.Errorf("cannot store records: %w", err)
+	}
+	if err := tx.ids.Flush(); err != nil {
+		return fmt.Errorf("cannot stage records: %w", err)
+	}
+	found, err := tx.existing(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		if !keep[i] {
+			continue
+		}
+		row := &rows[i]
+		r := &row.Record
+		if stored, ok := found[r.RecordId]; ok {
+			if err := tx.duplicate(ctx, row, stored); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := tx.app.AppendRow(r.TimeGenerated, r.RecordId, r.RecordType, r.ActorName,
+			r.ActorUserId, r.ActorUserType, r.OrganizationId, r.SrcIpAddr, r.ClientRegion, r.Workload,
+			r.Version, r.AppHost, r.AppIdentity, r.LLMEventData, r.AIModelName, r.AIModelVersion,
+			r.LogVersion, r.AgentName, r.AgentId, tx.system, r.OrganizationId, "CopilotActivity",
+			r.Operation, int32(r.RecordTypeNumber), tx.ingested, row.Source, row.Loc, r.ClientIP,
+			int64(r.ContentHash), r.Raw, hashes[i]); err != nil {
+			return fmt.Errorf("cannot store record %s (%s %s): %w", r.RecordId, row.Source, row.Loc, err)
+		}
+		tx.res.Stored++
+	}
+	for _, q := range quar {
+		// The same unit quarantined again (a re-run import) is not stored twice.
+		if _, err := tx.s.conn.ExecContext(ctx, `INSERT INTO Quarantine SELECT $1, $2, $3, $4, $5, $6
+			WHERE NOT EXISTS (SELECT 1 FROM Quarantine WHERE SourceName = $2 AND SourceLocation = $3 AND RawText = $6)`,
+			tx.ingested, q.Source, q.Loc, q.RecordID, q.Reason, q.Raw); err != nil {
+			return fmt.Errorf("cannot quarantine %s %s: %w", q.Source, q.Loc, err)
+		}
+		tx.res.Quarantined++
+	}
+	return nil
+}
+
+// existing returns the content hash of every staged RecordId already stored,
+// and empties the staging table. The first query reads only the IdHash
+// column; RecordIds are compared only when a hash matched.
+func (tx *Tx) existing(ctx context.Context) (map[string]uint64, error) {
+	defer tx.s.conn.ExecContext(ctx, `DELETE FROM staging_ids`)
+	var hits int
+	if err := tx.s.conn.QueryRowContext(ctx, `SELECT count(*) FROM staging_ids s
+		WHERE EXISTS (SELECT 1 FROM CopilotActivity c WHERE c.IdHash = s.IdHash)`).Scan(&hits); err != nil {
+		return nil, fmt.Errorf("cannot check for stored duplicates: %w", err)
+	}
+	found := map[string]uint64{}
+	if hits == 0 {
+		return found, nil
+	}
+	rs, err := tx.s.conn.QueryContext(ctx, `SELECT c.RecordId, c.ContentHash FROM CopilotActivity c
+		WHERE c.IdHash IN (SELECT IdHash FROM staging_ids)`)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read stored duplicates: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id string
+		var h int64
+		if err := rs.Scan(&id, &h); err != nil {
+			return nil, err
+		}
+		if _, ok := found[id]; !ok {
+			found[id] = uint64(h)
+		}
+	}
+	return found, rs.Err()
+}
+
+// duplicate counts a row whose RecordId is already kept with content hash stored.
+func (tx *Tx) duplicate(ctx context.Context, row *Row, stored uint64) error {
+	if row.Record.ContentHash == stored {
+		tx.res.Duplicates++
+		return nil
+	}
+	tx.res.Conflicts++
+	if _, err := tx.s.conn.ExecContext(ctx, `INSERT INTO RecordConflict VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		tx.ingested, row.Record.RecordId, row.Source, row.Loc, int64(row.Record.ContentHash), int64(stored), row.Record.Raw); err != nil {
+		return fmt.Errorf("cannot record conflict for %s: %w", row.Record.RecordId, err)
+	}
+	return nil
+}
+
+// SetCursor saves a source position in the transaction.
+func (tx *Tx) SetCursor(ctx context.Context, name, value string) error {
+	if _, err := tx.s.conn.ExecContext(ctx, `INSERT INTO SourceCursor VALUES ($1, $2, $3)
+		ON CONFLICT (Name) DO UPDATE SET Value = excluded.Value, UpdatedAt = excluded.UpdatedAt`,
+		name, value, tx.ingested); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("cannot save cursor %s: %w", name, err)
+	}
+	return nil
+}
+
+// Result is what the transaction did so far.
+func (tx *Tx) Result() Result { return tx.res }
+
+// Commit makes the transaction durable and returns its counts.
+func (tx *Tx) Commit(ctx context.Context) (Result, error) {
+	if tx.done {
+		return Result{}, errors.New("transaction already finished")
+	}
+	err := tx.closeAppenders()
+	if err == nil {
+		_, err = tx.s.conn.ExecContext(ctx, `COMMIT`)
+	}
+	if err != nil {
+		tx.Rollback()
+		return Result{}, fmt.Errorf("cannot commit: %w", err)
+	}
+	tx.done = true
+	return tx.res, nil
+}
+
+// Rollback abandons the transaction; safe to call more than once.
+func (tx *Tx) Rollback() {
+	if tx.done {
+		return
+	}
+	tx.done = true
+	tx.app.Clear()
+	tx.ids.Clear()
+	tx.closeAppenders()
+	tx.s.conn.ExecContext(context.Background(), `ROLLBACK`)
+	tx.res = Result{}
+}
+
+func (tx *Tx) closeAppenders() error {
+	err1 := tx.app.Close()
+	err2 := tx.ids.Close()
+	return errors.Join(err1, err2)
+}
+
+// Cursor reads a saved source position.
+func (s *Store) Cursor(ctx context.Context, name string) (string, bool, error) {
+	var v string
+	err := s.conn.QueryRowContext(ctx, `SELECT Value FROM SourceCursor WHERE Name = $1`, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("cannot read cursor %s: %w", name, err)
+	}
+	return v, true, nil
+}

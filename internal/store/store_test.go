@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aiwatch/aiwatch/internal/audit"
+)
+
+func rec(t *testing.T, id, apphost string) audit.Record {
+	t.Helper()
+	b := []byte(fmt.Sprintf(`{"Id":%q,"CreationTime":"2026-03-01T10:00:00","RecordType":261,"Workload":"Copilot","UserId":"u@contoso.example","OrganizationId":"org","CopilotEventData":{"AppHost":%q}}`, id, apphost))
+	r, rej := audit.NewNormalizer(nil).Normalize(b, b)
+	if rej != nil {
+		t.Fatal(rej)
+	}
+	return r
+}
+
+func count(t *testing.T, s *Store, q string) int {
+	t.Helper()
+	var n int
+	if err := s.Conn().QueryRowContext(context.Background(), q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func TestCommitDedupAndConflicts(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Commit(ctx, Batch{SourceSystem: "Import", Rows: []Row{
+		{Record: rec(t, "a", "Word"), Source: "f1", Loc: "line 1"},
+		{Record: rec(t, "b", "Word"), Source: "f1", Loc: "line 2"},
+		{Record: rec(t, "a", "Word"), Source: "f1", Loc: "line 3"},  // in-batch duplicate
+		{Record: rec(t, "b", "Excel"), Source: "f1", Loc: "line 4"}, // in-batch conflict
+	}, Quarantine: []QuarantineRow{{Source: "f1", Loc: "line 5", Reason: "no Id", Raw: []byte("{}")}},
+		Cursors: map[string]string{"file:f1": "5"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Result{Stored: 2, Duplicates: 1, Conflicts: 1, Quarantined: 1}); res != want {
+		t.Fatalf("first commit %+v, want %+v", res, want)
+	}
+	res, err = s.Commit(ctx, Batch{SourceSystem: "Import", Rows: []Row{
+		{Record: rec(t, "a", "Word"), Source: "f2", Loc: "line 1"},    // stored duplicate
+		{Record: rec(t, "a", "Teams"), Source: "f2", Loc: "line 2"},   // in-batch conflict with the line above
+		{Record: rec(t, "c", "Outlook"), Source: "f2", Loc: "line 3"}, // new
+		{Record: rec(t, "b", "Teams"), Source: "f2", Loc: "line 4"},   // stored conflict
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Result{Stored: 1, Duplicates: 1, Conflicts: 2}); res != want {
+		t.Fatalf("second commit %+v, want %+v", res, want)
+	}
+	if n := count(t, s, `SELECT count(*) FROM CopilotActivity`); n != 3 {
+		t.Errorf("rows %d, want 3", n)
+	}
+	// The first copy is kept.
+	var host, typ, tenant, srcsys string
+	s.Conn().QueryRowContext(ctx, `SELECT AppHost, Type, TenantId, SourceSystem FROM CopilotActivity WHERE RecordId='b'`).Scan(&host, &typ, &tenant, &srcsys)
+	if host != "Word" || typ != "CopilotActivity" || tenant != "org" || srcsys != "Import" {
+		t.Errorf("b: %q %q %q %q", host, typ, tenant, srcsys)
+	}
+	if n := count(t, s, `SELECT count(*) FROM RecordConflict`); n != 3 {
+		t.Errorf("conflicts %d, want 3", n)
+	}
+	if n := count(t, s, `SELECT count(*) FROM Quarantine WHERE Reason='no Id' AND SourceLocation='line 5'`); n != 1 {
+		t.Errorf("quarantine %d", n)
+	}
+	if v, ok, _ := s.Cursor(ctx, "file:f1"); !ok || v != "5" {
+		t.Errorf("cursor %q %v", v, ok)
+	}
+	if n := count(t, s, `SELECT count(*) FROM CopilotActivity WHERE LLMEventData->>'$.AppHost' = 'Word'`); n != 2 {
+		t.Errorf("LLMEventData is not queryable JSON: %d", n)
+	}
+	s.Close()
+
+	// Reopen: data and cursor persist, migrations don't rerun.
+	s, err = Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := count(t, s, `SELECT count(*) FROM CopilotActivity`); n != 3 {
+		t.Errorf("after reopen rows %d", n)
+	}
+}
+
+func TestFailedCommitLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = s.Commit(cctx, Batch{Rows: []Row{{Record: rec(t, "a", "Word")}}, Cursors: map[string]string{"k": "v"}})
+	if err == nil {
+		t.Fatal("commit with a cancelled context succeeded")
+	}
+	if n := count(t, s, `SELECT count(*) FROM CopilotActivity`); n != 0 {
+		t.Errorf("half batch stored: %d rows", n)
+	}
+	if _, ok, _ := s.Cursor(ctx, "k"); ok {
+		t.Error("cursor advanced without rows")
+	}
+	// The store still works afterwards.
+	s.SetClock(func() time.Time { return time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) })
+	if res, err := s.Commit(ctx, Batch{Rows: []Row{{Record: rec(t, "a", "Word")}}}); err != nil || res.Stored != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
