@@ -60,7 +60,6 @@ type Normalizer struct {
 	parser fastjson.Parser
 	nested []*fastjson.Parser // parsers for JSON-encoded nested strings, reused
 	used   int
-	buf    []byte
 }
 
 // NewNormalizer returns a normalizer using the registry's numbering.
@@ -96,9 +95,11 @@ var commonKeys = map[string]bool{
 func (n *Normalizer) Normalize(record, raw []byte) (Record, *Rejection) {
 	n.used = 0
 	text := record
+	sanitized := false
 	if !utf8.Valid(text) {
 		// One U+FFFD per invalid byte, as Go's decoder does; raw keeps the bytes.
 		text = sanitizeUTF8(text)
+		sanitized = true
 	}
 	v, err := n.parser.ParseBytes(text)
 	if err != nil {
@@ -110,6 +111,15 @@ func (n *Normalizer) Normalize(record, raw []byte) (Record, *Rejection) {
 	obj, err := v.Object()
 	if err != nil {
 		return Record{}, &Rejection{Reason: "not a JSON object but a JSON " + v.Type().String()}
+	}
+	wrapped := false
+	// A Graph auditLogRecord on its own (JSONL of Graph records) wraps the
+	// AuditData object in "auditData".
+	if obj.Get("Id") == nil {
+		if ad := obj.Get("auditData"); ad != nil && ad.Type() == fastjson.TypeObject {
+			obj, _ = ad.Object()
+			wrapped = true // the text is not the record's: never reuse its bytes
+		}
 	}
 	n.decodeNested(obj, 0)
 
@@ -158,7 +168,7 @@ func (n *Normalizer) Normalize(record, raw []byte) (Record, *Rejection) {
 				r.AIModelVersion = str(getIn(first, "ModelVersion"))
 			}
 		}
-		r.LLMEventData = appendJSON(nil, ced)
+		r.LLMEventData = n.eventDataBytes(text, sanitized || wrapped, ced)
 	} else {
 		r.LLMEventData = eventData(obj)
 	}
@@ -166,6 +176,20 @@ func (n *Normalizer) Normalize(record, raw []byte) (Record, *Rejection) {
 	r.ContentHash = hashObject(obj)
 	r.Raw = raw
 	return r, nil
+}
+
+// eventDataBytes returns CopilotEventData as JSON: the original bytes when
+// they can be used as they are (the common case, and much cheaper), else a
+// re-serialization of the parsed value.
+func (n *Normalizer) eventDataBytes(text []byte, rewritten bool, ced *fastjson.Value) []byte {
+	if !rewritten && n.used == 0 {
+		// No nested string was decoded anywhere in the record, so the
+		// original text of the object is the typed view.
+		if s, e, ok := valueSpan(text, "CopilotEventData"); ok && text[s] == '{' {
+			return text[s:e:e]
+		}
+	}
+	return appendJSON(nil, ced)
 }
 
 func (n *Normalizer) recordType(r *Record, v *fastjson.Value) {

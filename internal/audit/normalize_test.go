@@ -254,3 +254,13 @@ func TestRegistry(t *testing.T) {
 		t.Error("user types wrong")
 	}
 }
+
+func TestGraphRecordUnwrapped(t *testing.T) {
+	n := NewNormalizer(nil)
+	b := []byte(`{"id":"g1","createdDateTime":"2026-03-04T10:02:14Z","auditData":{"@odata.type":"#x","CreationTime":"2026-03-04T10:02:14","Id":"g1","RecordType":261,"Workload":"Copilot","CopilotEventData":{"AppHost":"Word"}}}`)
+	r := mustNormalize(t, n, b)
+	plain := mustNormalize(t, n, []byte(`{"CreationTime":"2026-03-04T10:02:14","Id":"g1","RecordType":261,"Workload":"Copilot","CopilotEventData":{"AppHost":"Word"}}`))
+	if r.RecordId != "g1" || r.AppHost != "Word" || r.ContentHash != plain.ContentHash || string(r.LLMEventData) != `{"AppHost":"Word"}` {
+		t.Errorf("graph record: %+v", r)
+	}
+}

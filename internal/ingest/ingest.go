@@ -1,6 +1,6 @@
 // Package ingest runs the import pipeline: units from a reader are
-// normalized in parallel, kept in input order, and committed to the store in
-// batches, each batch one transaction.
+// normalized in parallel, kept in input order, and stored in the store's
+// transactions.
 package ingest
 
 import (
@@ -18,13 +18,34 @@ import (
 
 // Options tune an import.
 type Options struct {
-	BatchSize    int // units per transaction; default 131072 (about one DuckDB row group)
+	BatchSize    int // units per transaction (Import only); default 131072, about one DuckDB row group
 	CheckSize    int // units per duplicate check inside a transaction; default 8192
 	Workers      int // normalizing goroutines; default GOMAXPROCS
 	Registry     *audit.Registry
 	SourceSystem string // default "Import"
-	// OnCommit is called after each committed batch (progress, metrics).
+	// OnCommit is called after each committed transaction (progress, metrics).
 	OnCommit func(Summary)
+}
+
+func (o *Options) defaults() {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 131072
+	}
+	if o.CheckSize <= 0 {
+		o.CheckSize = 8192
+	}
+	if o.CheckSize > o.BatchSize {
+		o.CheckSize = o.BatchSize
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.SourceSystem == "" {
+		o.SourceSystem = "Import"
+	}
+	if o.Registry == nil {
+		o.Registry = audit.NewRegistry(audit.Numbering371)
+	}
 }
 
 // Summary counts what happened to the units of one or more inputs.
@@ -47,9 +68,89 @@ func (s *Summary) Add(o Summary) {
 	s.Quarantined += o.Quarantined
 }
 
+func (s *Summary) addResult(r store.Result) {
+	s.Stored += r.Stored
+	s.Duplicates += r.Duplicates
+	s.Conflicts += r.Conflicts
+	s.Quarantined += r.Quarantined
+}
+
 func (s Summary) String() string {
 	return fmt.Sprintf("read %d, stored %d, duplicates %d, conflicts %d, skipped (not Copilot) %d, quarantined %d",
 		s.Read, s.Stored, s.Duplicates, s.Conflicts, s.Skipped, s.Quarantined)
+}
+
+// Import reads every unit of rd (named source, e.g. the file path) into st,
+// committing every BatchSize units. A unit that cannot be stored is
+// quarantined with its location and reason; the rest of the input still
+// lands. An error is returned only when the input becomes unreadable or the
+// store fails; what was committed stays, and re-running completes the rest.
+func Import(ctx context.Context, st *store.Store, source string, rd reader.Reader, opts Options) (Summary, error) {
+	opts.defaults()
+	var sum Summary
+	var tx *store.Tx
+	inTx := 0
+	defer func() {
+		if tx != nil {
+			tx.Rollback()
+		}
+	}()
+	commit := func() error {
+		if tx == nil {
+			return nil
+		}
+		res, err := tx.Commit(ctx)
+		tx, inTx = nil, 0
+		if err != nil {
+			return fmt.Errorf("cannot store records from %s: %w", source, err)
+		}
+		sum.addResult(res)
+		if opts.OnCommit != nil {
+			opts.OnCommit(sum)
+		}
+		return nil
+	}
+	read, skipped, err := stream(ctx, source, rd, opts, func(rows []store.Row, quar []store.QuarantineRow) error {
+		if tx == nil {
+			var err error
+			if tx, err = st.Begin(ctx, opts.SourceSystem); err != nil {
+				return fmt.Errorf("cannot store records from %s: %w", source, err)
+			}
+		}
+		if err := tx.Add(ctx, rows, quar); err != nil {
+			tx = nil // Add rolled back
+			return fmt.Errorf("cannot store records from %s: %w", source, err)
+		}
+		inTx += len(rows) + len(quar)
+		if inTx >= opts.BatchSize {
+			return commit()
+		}
+		return nil
+	})
+	sum.Read, sum.Skipped = read, skipped
+	if err != nil {
+		return sum, err
+	}
+	return sum, commit()
+}
+
+// Into reads every unit of rd into an open transaction without committing
+// it: the caller commits the records together with its own progress (a
+// collector's cursor). The returned Summary counts what the transaction
+// will hold once committed.
+func Into(ctx context.Context, tx *store.Tx, source string, rd reader.Reader, opts Options) (Summary, error) {
+	opts.defaults()
+	before := tx.Result()
+	read, skipped, err := stream(ctx, source, rd, opts, func(rows []store.Row, quar []store.QuarantineRow) error {
+		if err := tx.Add(ctx, rows, quar); err != nil {
+			return fmt.Errorf("cannot store records from %s: %w", source, err)
+		}
+		return nil
+	})
+	after := tx.Result()
+	sum := Summary{Read: read, Skipped: skipped, Stored: after.Stored - before.Stored, Duplicates: after.Duplicates - before.Duplicates,
+		Conflicts: after.Conflicts - before.Conflicts, Quarantined: after.Quarantined - before.Quarantined}
+	return sum, err
 }
 
 const chunkSize = 256
@@ -62,30 +163,10 @@ type chunk struct {
 	skip  int
 }
 
-// Import reads every unit of rd (named source, e.g. the file path) into st.
-// A unit that cannot be stored is quarantined with its location and reason;
-// the rest of the input still lands. An error is returned only when the
-// input becomes unreadable or the store fails; what was committed stays.
-func Import(ctx context.Context, st *store.Store, source string, rd reader.Reader, opts Options) (Summary, error) {
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = 131072
-	}
-	if opts.CheckSize <= 0 {
-		opts.CheckSize = 8192
-	}
-	if opts.CheckSize > opts.BatchSize {
-		opts.CheckSize = opts.BatchSize
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
-	}
-	if opts.SourceSystem == "" {
-		opts.SourceSystem = "Import"
-	}
-	reg := opts.Registry
-	if reg == nil {
-		reg = audit.NewRegistry(audit.Numbering371)
-	}
+// stream normalizes rd's units on Workers goroutines and hands them, in
+// input order, to sink in groups of about CheckSize. It returns the units
+// read and skipped.
+func stream(ctx context.Context, source string, rd reader.Reader, opts Options, sink func([]store.Row, []store.QuarantineRow) error) (read, skipped int, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -127,7 +208,7 @@ func Import(ctx context.Context, st *store.Store, source string, rd reader.Reade
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n := audit.NewNormalizer(reg)
+			n := audit.NewNormalizer(opts.Registry)
 			for c := range todo {
 				normalize(n, source, c)
 				select {
@@ -140,57 +221,10 @@ func Import(ctx context.Context, st *store.Store, source string, rd reader.Reade
 	}
 	go func() { wg.Wait(); close(done) }()
 
-	var sum Summary
-	var tx *store.Tx
 	var rows []store.Row
 	var quar []store.QuarantineRow
-	inTx := 0
-	add := func() error {
-		if len(rows) == 0 && len(quar) == 0 {
-			return nil
-		}
-		if tx == nil {
-			var err error
-			if tx, err = st.Begin(ctx, opts.SourceSystem); err != nil {
-				return fmt.Errorf("cannot store records from %s: %w", source, err)
-			}
-		}
-		if err := tx.Add(ctx, rows, quar); err != nil {
-			tx = nil
-			return fmt.Errorf("cannot store records from %s: %w", source, err)
-		}
-		inTx += len(rows) + len(quar)
-		rows, quar = rows[:0], quar[:0]
-		return nil
-	}
-	commit := func() error {
-		if err := add(); err != nil {
-			return err
-		}
-		if tx == nil {
-			return nil
-		}
-		res, err := tx.Commit(ctx)
-		tx, inTx = nil, 0
-		if err != nil {
-			return fmt.Errorf("cannot store records from %s: %w", source, err)
-		}
-		sum.Stored += res.Stored
-		sum.Duplicates += res.Duplicates
-		sum.Conflicts += res.Conflicts
-		sum.Quarantined += res.Quarantined
-		if opts.OnCommit != nil {
-			opts.OnCommit(sum)
-		}
-		return nil
-	}
-	defer func() {
-		if tx != nil {
-			tx.Rollback()
-		}
-	}()
 	// Chunks come back out of order; store them in input order so the first
-	// copy of a record in the file is the one kept.
+	// copy of a record in the input is the one kept.
 	pending := map[int]*chunk{}
 	next := 0
 	for c := range done {
@@ -202,32 +236,31 @@ func Import(ctx context.Context, st *store.Store, source string, rd reader.Reade
 			}
 			delete(pending, next)
 			next++
-			sum.Read += len(c.units)
-			sum.Skipped += c.skip
+			read += len(c.units)
+			skipped += c.skip
 			rows = append(rows, c.rows...)
 			quar = append(quar, c.quar...)
 			if len(rows)+len(quar) >= opts.CheckSize {
-				if err := add(); err != nil {
-					return sum, err
+				if err := sink(rows, quar); err != nil {
+					return read, skipped, err
 				}
-				if inTx >= opts.BatchSize {
-					if err := commit(); err != nil {
-						return sum, err
-					}
-				}
+				rows, quar = rows[:0], quar[:0]
 			}
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return sum, err
+		return read, skipped, err
 	}
-	if err := commit(); err != nil {
-		return sum, err
+	if len(rows)+len(quar) > 0 {
+		if err := sink(rows, quar); err != nil {
+			return read, skipped, err
+		}
 	}
+	// The reader goroutine has finished: todo was closed before done.
 	if readErr != nil {
-		return sum, fmt.Errorf("cannot read %s: %w", source, readErr)
+		return read, skipped, fmt.Errorf("cannot read %s: %w", source, readErr)
 	}
-	return sum, nil
+	return read, skipped, nil
 }
 
 func normalize(n *audit.Normalizer, source string, c *chunk) {

@@ -89,11 +89,12 @@ func (b *baseline) management(r *rand.Rand, hs time.Time, plan *scenarioPlan) {
 		if busy(u) {
 			continue
 		}
-		m := management{h: header{t: at(), id: newGUID(r), u: u, userType: UserTypeAdmin, clientIP: g.sessionIP(r, u, hs)}, workspace: t.workspaces[0]}
+		m := management{h: header{t: at(), id: newGUID(r), u: u, userType: UserTypeAdmin, clientIP: sessionIP(r, u, hs)}, workspace: t.workspaces[0]}
 		switch {
 		case i == 0:
-			// The agent admin works through agent requests every morning.
-			if lh, _ := localClock(u, hs.Add(30*time.Minute)); lh != 9 && r.Float64() >= 0.3 {
+			// The agent admin works through agent requests at set times
+			// every working day, and now and then in between.
+			if lh, _ := localClock(u, hs.Add(30*time.Minute)); lh != 9 && lh != 11 && lh != 14 && r.Float64() >= 0.2 {
 				continue
 			}
 			b.agentChange(r, &m)
@@ -123,7 +124,7 @@ func (b *baseline) management(r *rand.Rand, hs time.Time, plan *scenarioPlan) {
 		if busy(u) || r.Float64() >= 0.06 {
 			continue
 		}
-		m := management{h: header{t: at(), id: newGUID(r), u: u, userType: UserTypeRegular, clientIP: g.sessionIP(r, u, hs)}, workspace: t.workspaces[0]}
+		m := management{h: header{t: at(), id: newGUID(r), u: u, userType: UserTypeRegular, clientIP: sessionIP(r, u, hs)}, workspace: t.workspaces[0]}
 		b.promptbookChange(r, u, &m)
 		g.emitManagement(&m)
 	}

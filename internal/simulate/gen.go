@@ -14,7 +14,7 @@ type gen struct {
 	ctxBuf  []byte
 	slab    slab
 	out     []Event
-	labelOK func(u *user, t time.Time, n int) bool // budget for labelled resources; nil = unlimited
+	labelOK func(u *user, t time.Time) bool // budget for labelled resources; nil = unlimited
 	twinP   float64
 }
 
@@ -86,11 +86,12 @@ type session struct {
 	model       int
 	logVersion  string
 	oldShape    bool
-	doc         string // the document the user has open (Word, Excel, PowerPoint)
 	webSearch   float64
 }
 
-func (g *gen) sessionIP(r *rand.Rand, u *user, t time.Time) string {
+// sessionIP picks where u connects from: the office on working hours,
+// otherwise home broadband or mobile IPv6, always in u's home country.
+func sessionIP(r *rand.Rand, u *user, t time.Time) string {
 	if u.userType == UserTypeApplication || u.userType == UserTypeServicePrincipal {
 		return u.officeIP
 	}
@@ -113,7 +114,7 @@ func (g *gen) sessionIP(r *rand.Rand, u *user, t time.Time) string {
 // newSession decides the shape of a session; host < 0 lets it choose.
 func (g *gen) newSession(r *rand.Rand, u *user, t time.Time, host int) *session {
 	s := &session{u: u, recordType: RecordCopilotInteraction, thread: threadID(r)}
-	s.ip = g.sessionIP(r, u, t)
+	s.ip = sessionIP(r, u, t)
 	s.region = u.country.Region
 	if r.IntN(40) == 0 {
 		s.region = "" // seen in real records
@@ -130,11 +131,7 @@ func (g *gen) newSession(r *rand.Rand, u *user, t time.Time, host int) *session 
 	case host >= 0:
 		s.host, s.appHost = host, hostNames[host]
 	case u.userType == UserTypeApplication || u.userType == UserTypeServicePrincipal:
-		a := &g.t.spAgents[0]
-		if u == g.t.sps[len(g.t.sps)-1] {
-			a = &g.t.spAgents[len(g.t.spAgents)-1]
-		}
-		s.agent, s.host, s.appHost = a, hostBizChat, "CopilotStudio"
+		s.agent, s.host, s.appHost = &g.t.spAgents[u.spAgent], hostBizChat, "CopilotStudio"
 	case r.Float64() < 0.04:
 		s.host, s.appHost, s.recordType = hostTeams, "Teams", RecordTeamCopilotInteraction
 		s.appIdentity = "Copilot.TeamCopilot.Message"
@@ -189,7 +186,6 @@ func (g *gen) newSession(r *rand.Rand, u *user, t time.Time, host int) *session 
 		dept := max(u.dept, 0)
 		topics := departments[dept].topics
 		name := topics[r.IntN(len(topics))] + docQualifiers[r.IntN(len(docQualifiers))] + "." + ext
-		s.doc = name
 		c := g.ctxBuf
 		c = append(c, `{"Id":"`...)
 		c = append(c, u.personal...)
@@ -277,7 +273,7 @@ func (g *gen) appendResources(b []byte, r *rand.Rand, s *session, t time.Time, n
 		case 2:
 			b = g.appendTeamsFile(b, r, s.oldShape)
 		default:
-			b = append(b, g.pickDoc(r, s, t, n).fragment(s.oldShape)...)
+			b = append(b, g.pickDoc(r, s, t).fragment(s.oldShape)...)
 		}
 	}
 	return b
@@ -292,7 +288,7 @@ func (d *doc) fragment(old bool) []byte {
 
 // pickDoc draws a document, mostly from the user's department; it falls
 // back to unlabelled ones when the user's labelled budget is spent.
-func (g *gen) pickDoc(r *rand.Rand, s *session, t time.Time, n int) *doc {
+func (g *gen) pickDoc(r *rand.Rand, s *session, t time.Time) *doc {
 	dept := s.u.dept
 	if s.agent != nil {
 		dept = s.agent.dept
@@ -302,7 +298,7 @@ func (g *gen) pickDoc(r *rand.Rand, s *session, t time.Time, n int) *doc {
 	}
 	docs := g.t.docs[dept]
 	d := docs[r.IntN(len(docs))]
-	if d.label != "" && g.labelOK != nil && !g.labelOK(s.u, t, 1) {
+	if d.label != "" && g.labelOK != nil && !g.labelOK(s.u, t) {
 		for k := 0; k < 8 && d.label != ""; k++ {
 			d = docs[r.IntN(len(docs))]
 		}
@@ -363,7 +359,7 @@ func (g *gen) newInteraction(r *rand.Rand, s *session, t time.Time) interaction 
 	if it.h.userType == UserTypeAdmin {
 		it.h.userType = UserTypeRegular // admins use Copilot as ordinary users
 	}
-	it.h.op = RecordTypeNames[s.recordType]
+	it.h.op = recordTypeNames[s.recordType]
 	if s.oldShape {
 		it.appIdentity = ""
 	}
@@ -448,7 +444,7 @@ var (
 
 // emitNoise emits one non-Copilot record (Power BI, Yammer or Teams).
 func (g *gen) emitNoise(r *rand.Rand, u *user, t time.Time) {
-	n := noise{h: header{t: t, id: newGUID(r), u: u, userType: u.userType, clientIP: g.sessionIP(r, u, t)}}
+	n := noise{h: header{t: t, id: newGUID(r), u: u, userType: u.userType, clientIP: sessionIP(r, u, t)}}
 	if n.h.userType == UserTypeAdmin {
 		n.h.userType = UserTypeRegular
 	}

@@ -33,8 +33,8 @@ const (
 	recordTeams   = 25
 )
 
-// RecordTypeNames names the record types the simulator emits.
-var RecordTypeNames = map[int]string{
+// recordTypeNames names the record types the simulator emits.
+var recordTypeNames = map[int]string{
 	261: "CopilotInteraction",
 	310: "CreateCopilotPlugin", 311: "UpdateCopilotPlugin", 312: "DeleteCopilotPlugin", 313: "EnableCopilotPlugin", 314: "DisableCopilotPlugin",
 	315: "CreateCopilotWorkspace", 316: "UpdateCopilotWorkspace", 317: "DeleteCopilotWorkspace", 318: "EnableCopilotWorkspace", 319: "DisableCopilotWorkspace",

@@ -209,7 +209,7 @@ func (s *Sim) planScenarios(g *gen) *scenarioPlan {
 	// A plugin created by someone who is not an admin.
 	u = person(4)
 	at = p.at(0.20, u, 11, 17)
-	g.emitManagement(&management{h: header{t: at, id: newGUID(r), recordType: RecordCreateCopilotPlugin, u: u, userType: UserTypeRegular, clientIP: g.sessionIP(r, u, at)},
+	g.emitManagement(&management{h: header{t: at, id: newGUID(r), recordType: RecordCreateCopilotPlugin, u: u, userType: UserTypeRegular, clientIP: sessionIP(r, u, at)},
 		changes: []change{{"Quick Share Connector", "", "Created"}}, workspace: t.workspaces[0]})
 	p.add(ScenarioNonAdminPlugin, DetectNonAdminPlugin, u,
 		"CreateCopilotPlugin \"Quick Share Connector\" by a Regular user (UserType 0).")

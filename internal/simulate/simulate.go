@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/rand/v2"
 	"regexp"
 	"time"
@@ -182,7 +183,7 @@ func (s *Sim) Run(emit func(Event) error) error {
 	g := &gen{t: t, twinP: twinRate}
 	s.truth = Truth{
 		Seed: s.cfg.Seed, TenantID: s.cfg.TenantID, Domain: s.cfg.Domain, Start: s.cfg.Start, End: s.end,
-		ByRecordType: map[string]int{}, ByAppHost: map[string]int{}, Actors: t.actors(), Labels: SensitivityLabels,
+		ByRecordType: map[string]int{}, ByAppHost: map[string]int{}, Actors: t.actors(), Labels: maps.Clone(sensitivityLabels),
 	}
 	var plan *scenarioPlan
 	if s.cfg.Scenarios {
@@ -190,16 +191,16 @@ func (s *Sim) Run(emit func(Event) error) error {
 		s.truth.Scenarios = plan.scenarios
 	}
 	budget := map[*user]labelBudget{}
-	g.labelOK = func(u *user, at time.Time, n int) bool {
+	g.labelOK = func(u *user, at time.Time) bool {
 		h := at.Unix() / 3600
 		b := budget[u]
 		if b.hour != h {
 			b = labelBudget{hour: h}
 		}
-		if b.n+n > labelBudgetPerHour {
+		if b.n >= labelBudgetPerHour {
 			return false
 		}
-		b.n += n
+		b.n++
 		budget[u] = b
 		return true
 	}

@@ -21,9 +21,9 @@ type Country struct {
 	weight    int          // share of tenant users, percent
 }
 
-// Countries is the simulator's IP plan. BR is never a user's home: the
+// countries is the simulator's IP plan. BR is never a user's home: the
 // "new country" scenario uses it.
-var Countries = []Country{
+var countries = []Country{
 	{"US", "US", []int{-300, -360, -480}, pfx("198.51.100.0/25"), pfx("198.18.0.0/20"), pfx("2001:db8:10::/48"), 44},
 	{"CA", "CA", []int{-300}, pfx("192.0.2.0/28"), pfx("198.18.16.0/20"), pfx("2001:db8:11::/48"), 3},
 	{"GB", "GB", []int{0}, pfx("192.0.2.16/28"), pfx("198.18.32.0/20"), pfx("2001:db8:12::/48"), 12},
@@ -50,7 +50,7 @@ func IPCountry(addr netip.Addr) (code string, ok bool) {
 	if cloudEgress.Contains(addr) {
 		return "US", true
 	}
-	for _, c := range Countries {
+	for _, c := range countries {
 		if c.Office.Contains(addr) || c.Broadband.Contains(addr) || c.IPv6.Contains(addr) {
 			return c.Code, true
 		}
@@ -59,9 +59,9 @@ func IPCountry(addr netip.Addr) (code string, ok bool) {
 }
 
 func countryByCode(code string) *Country {
-	for i := range Countries {
-		if Countries[i].Code == code {
-			return &Countries[i]
+	for i := range countries {
+		if countries[i].Code == code {
+			return &countries[i]
 		}
 	}
 	return nil
@@ -101,13 +101,17 @@ const (
 	labelHighly       = "5eefa39c-eee5-4c7b-8db8-46c31a728415"
 )
 
-// SensitivityLabels maps the simulated tenant's label ids to names.
-var SensitivityLabels = map[string]string{
+// sensitivityLabels maps the simulated tenant's label ids to names.
+var sensitivityLabels = map[string]string{
 	labelPublic:       "Public",
 	labelGeneral:      "General",
 	labelConfidential: "Confidential",
 	labelHighly:       "Highly Confidential",
 }
+
+// LabelName returns the name of a sensitivity label of the simulated tenant,
+// or "" for an unknown id.
+func LabelName(id string) string { return sensitivityLabels[id] }
 
 // Sensitive reports whether a label id is Confidential or Highly Confidential,
 // the labels the bulk-access scenario is about.
@@ -190,6 +194,7 @@ type user struct {
 	personal   string  // escaped OneDrive base URL
 	soc        bool    // Security Copilot analyst
 	automation int     // index into automations, -1 none
+	spAgent    int     // index into tenant.spAgents for service principals
 }
 
 // Actor describes a simulated account in the ground truth.
@@ -286,8 +291,8 @@ func newTenant(r *rand.Rand, org, domain string, nUsers int) *tenant {
 		outlook:    escapeJSON("https://outlook.office365." + domain + "/owa/?ItemID="),
 		teamsFiles: escapeJSON("https://files.teams." + domain + "/v1/objects/"),
 	}
-	cw := make([]int, len(Countries))
-	for i, c := range Countries {
+	cw := make([]int, len(countries))
+	for i, c := range countries {
 		cw[i] = c.weight
 	}
 	dw := make([]int, len(departments))
@@ -299,7 +304,7 @@ func newTenant(r *rand.Rand, org, domain string, nUsers int) *tenant {
 	seen := map[string]int{}
 	for i := 0; i < nUsers; i++ {
 		u := &user{userType: UserTypeRegular, automation: -1}
-		u.country = &Countries[weightedPick(r, cw)]
+		u.country = &countries[weightedPick(r, cw)]
 		u.dept = weightedPick(r, dw)
 		first, last := firstNames[r.IntN(len(firstNames))], lastNames[r.IntN(len(lastNames))]
 		local := asciiFold(strings.ToLower(first + "." + last))
@@ -390,7 +395,7 @@ func newTenant(r *rand.Rand, org, domain string, nUsers int) *tenant {
 		typ  int
 	}{{"Invoice Triage Agent", UserTypeApplication}, {"Ticket Router Agent", UserTypeServicePrincipal}} {
 		id := newGUID(r)
-		u := &user{upn: id, key: id, userType: spec.typ, country: countryByCode("US"), automation: -1, dept: -1}
+		u := &user{upn: id, key: id, userType: spec.typ, country: countryByCode("US"), automation: -1, dept: -1, spAgent: i}
 		u.officeIP = randomAddr(r, cloudEgress).String()
 		u.homeIP, u.v6IP = u.officeIP, u.officeIP
 		u.rate = 30 // sessions a day, around the clock

@@ -55,7 +55,7 @@ func (t *Truth) count(ev Event) {
 	if ev.Available.Sub(ev.Time) > 24*time.Hour {
 		t.LateRecords++
 	}
-	name := RecordTypeNames[ev.RecordType]
+	name := recordTypeNames[ev.RecordType]
 	t.ByRecordType[name]++
 	if !ev.Copilot {
 		return

@@ -59,6 +59,56 @@ var migrations = []string{
 		Value VARCHAR NOT NULL,
 		UpdatedAt TIMESTAMP NOT NULL
 	)`,
+	// 5-7: the Management API collector's bookkeeping (internal/collect).
+	// FetchedContent: every content blob stored (or found gone), so a
+	// re-listed blob is not fetched again.
+	`CREATE TABLE FetchedContent (
+		TenantId VARCHAR NOT NULL,
+		ContentType VARCHAR NOT NULL,
+		ContentId VARCHAR NOT NULL,
+		ContentCreated TIMESTAMP,
+		Status VARCHAR NOT NULL,            -- 'fetched', or 'gone' (AF20050/AF20051, see CollectorGap)
+		Records INTEGER NOT NULL,           -- units read from the blob
+		Stored INTEGER NOT NULL,            -- new CopilotActivity rows
+		FetchedAt TIMESTAMP NOT NULL,
+		PRIMARY KEY (TenantId, ContentType, ContentId)
+	)`,
+	// CollectorState: health and counters per tenant and content type, for
+	// aiwatch status; written in the same transactions as the records.
+	`CREATE TABLE CollectorState (
+		TenantId VARCHAR NOT NULL,
+		ContentType VARCHAR NOT NULL,
+		TenantName VARCHAR NOT NULL,
+		CursorStart TIMESTAMP,              -- start of the oldest listing window not fully stored
+		LastSuccess TIMESTAMP,              -- end of the last poll that finished without error
+		LastAttempt TIMESTAMP,
+		LastError VARCHAR,
+		LastErrorAt TIMESTAMP,
+		Blobs BIGINT NOT NULL,
+		RecordsRead BIGINT NOT NULL,
+		RecordsStored BIGINT NOT NULL,
+		Duplicates BIGINT NOT NULL,
+		Conflicts BIGINT NOT NULL,
+		Skipped BIGINT NOT NULL,
+		Quarantined BIGINT NOT NULL,
+		Retries BIGINT NOT NULL,
+		Gaps BIGINT NOT NULL,
+		Errors BIGINT NOT NULL,
+		UpdatedAt TIMESTAMP NOT NULL,
+		PRIMARY KEY (TenantId, ContentType)
+	)`,
+	// CollectorGap: content that could not be collected, never silently.
+	`CREATE TABLE CollectorGap (
+		RecordedAt TIMESTAMP NOT NULL,
+		TenantId VARCHAR NOT NULL,
+		TenantName VARCHAR,
+		ContentType VARCHAR NOT NULL,
+		Kind VARCHAR NOT NULL,              -- content_gone, window_expired, next_page_expired
+		ContentId VARCHAR,
+		WindowStart TIMESTAMP,
+		WindowEnd TIMESTAMP,
+		Detail VARCHAR
+	)`,
 }
 
 // stagingDDL holds the Id hashes of the rows being checked for duplicates.

@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +21,12 @@ import (
 
 // FileName is the database file inside a data directory.
 const FileName = "aiwatch.duckdb"
+
+// catalog is the name the database file is attached as.
+const catalog = "aiwatch"
+
+// rowGroupSize is DuckDB's row-group size for our tables (DuckDB's default is 122,880).
+const rowGroupSize = 16384
 
 // Options tune the embedded database.
 type Options struct {
@@ -52,11 +59,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("no aiwatch data in %s (import or collect first): %w", dir, err)
 		}
 	}
-	dsn := path
+	// The file is attached to an in-memory instance rather than opened
+	// directly so its row-group size can be set: small row groups let DuckDB
+	// write imported rows out early and keep checkpoints small, which bounds
+	// memory on long imports.
 	var params []string
-	if opts.ReadOnly {
-		params = append(params, "access_mode=READ_ONLY")
-	}
 	if opts.MemoryLimit != "" {
 		params = append(params, "memory_limit="+opts.MemoryLimit)
 	}
@@ -66,21 +73,33 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if extra := os.Getenv("AIWATCH_DUCKDB_SETTINGS"); extra != "" {
 		params = append(params, strings.Split(extra, "&")...)
 	}
+	dsn := ""
 	if len(params) > 0 {
-		dsn += "?" + strings.Join(params, "&")
+		dsn = "?" + strings.Join(params, "&")
 	}
-	connector, err := duckdb.NewConnector(dsn, nil)
-	if err != nil {
-		if strings.Contains(err.Error(), "lock") {
-			return nil, fmt.Errorf("cannot open %s: %w (%v)", path, ErrLocked, err)
+	attach := fmt.Sprintf("ATTACH IF NOT EXISTS '%s' AS %s (ROW_GROUP_SIZE %d", strings.ReplaceAll(path, "'", "''"), catalog, rowGroupSize)
+	if opts.ReadOnly {
+		attach += ", READ_ONLY"
+	}
+	attach += ")"
+	connector, err := duckdb.NewConnector(dsn, func(ex driver.ExecerContext) error {
+		if _, err := ex.ExecContext(context.Background(), attach, nil); err != nil {
+			return err
 		}
+		_, err := ex.ExecContext(context.Background(), "USE "+catalog, nil)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
 	}
 	db := sql.OpenDB(connector)
 	s := &Store{dir: dir, db: db, now: time.Now}
 	if s.conn, err = db.Conn(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("cannot connect to %s: %w", path, err)
+		if strings.Contains(err.Error(), "lock") {
+			return nil, fmt.Errorf("cannot open %s: %w (%v)", path, ErrLocked, err)
+		}
+		return nil, fmt.Errorf("cannot open %s: %w", path, err)
 	}
 	if !opts.ReadOnly {
 		if err := s.migrate(ctx); err != nil {
@@ -383,6 +402,21 @@ func (tx *Tx) SetCursor(ctx context.Context, name, value string) error {
 		return fmt.Errorf("cannot save cursor %s: %w", name, err)
 	}
 	return nil
+}
+
+// Exec runs a statement inside the transaction (a source's own bookkeeping
+// tables, written atomically with its records).
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) error {
+	if _, err := tx.s.conn.ExecContext(ctx, query, args...); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return nil
+}
+
+// QueryRow runs a query inside the transaction.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.s.conn.QueryRowContext(ctx, query, args...)
 }
 
 // Result is what the transaction did so far.
