@@ -22,7 +22,7 @@ func init() { rootCmd.AddCommand(newImportCmd()) }
 func newImportCmd() *cobra.Command {
 	var format, numbering string
 	var strict, quiet bool
-	var batchSize int
+	var batchSize, writers int
 	cmd := &cobra.Command{
 		Use:   "import [--data DIR] FILE…",
 		Short: "Import Copilot audit records from files (JSON, JSONL, Graph pages, Purview/classic/PowerShell CSV; .gz; - for stdin)",
@@ -52,7 +52,7 @@ their location and reason. The format is detected from the first bytes;
 			var total ingest.Summary
 			failed := 0
 			for _, path := range args {
-				sum, err := importOne(cmd, st, path, f, ingest.Options{Registry: reg, BatchSize: batchSize}, showBar)
+				sum, err := importOne(cmd, st, path, f, ingest.Options{Registry: reg, BatchSize: batchSize, Writers: writers}, showBar)
 				total.Add(sum)
 				if err != nil {
 					failed++
@@ -81,6 +81,8 @@ their location and reason. The format is detected from the first bytes;
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit non-zero (3) if any unit was quarantined")
 	cmd.Flags().IntVar(&batchSize, "batch-size", 0, "units per transaction (default about one DuckDB row group)")
 	cmd.Flags().MarkHidden("batch-size")
+	cmd.Flags().IntVar(&writers, "writers", 0, "parallel store connections (default: one per CPU, at most 4)")
+	cmd.Flags().MarkHidden("writers")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	return cmd
 }

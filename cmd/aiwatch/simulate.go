@@ -26,6 +26,7 @@ func newSimulateCmd() *cobra.Command {
 		domain      string
 		noScenarios bool
 		noNoise     bool
+		bulk        int
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate",
@@ -72,7 +73,13 @@ the ground truth (scenarios and their record Ids, counts) is written as JSON.`,
 				csvw = simulate.NewPurviewCSVWriter(bw)
 				write = csvw.Write
 			}
-			if err := sim.Run(write); err != nil {
+			if bulk > 0 {
+				// Benchmark input: n realistic records fast, without the tenant's day-by-day story.
+				err = simulate.Bulk(seed, bulk, start, write)
+			} else {
+				err = sim.Run(write)
+			}
+			if err != nil {
 				return err
 			}
 			if csvw != nil {
@@ -87,6 +94,10 @@ the ground truth (scenarios and their record Ids, counts) is written as JSON.`,
 				if err := file.Close(); err != nil {
 					return fmt.Errorf("cannot close output file: %w", err)
 				}
+			}
+			if bulk > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "generated %d bulk records\n", bulk)
+				return nil
 			}
 			truth := sim.Truth()
 			if truthPath != "" {
@@ -113,6 +124,7 @@ the ground truth (scenarios and their record Ids, counts) is written as JSON.`,
 	f.StringVar(&domain, "domain", "contoso.example", "the tenant's domain")
 	f.BoolVar(&noScenarios, "no-scenarios", false, "do not inject attack scenarios")
 	f.BoolVar(&noNoise, "no-noise", false, "emit Copilot records only (no Power BI, Yammer or Teams records)")
+	f.IntVar(&bulk, "bulk", 0, "instead, write this many realistic records quickly (benchmark input; no scenarios, noise or truth)")
 	return cmd
 }
 

@@ -21,6 +21,7 @@ type Options struct {
 	BatchSize    int // units per transaction (Import only); default 131072, about one DuckDB row group
 	CheckSize    int // units per duplicate check inside a transaction; default 8192
 	Workers      int // normalizing goroutines; default GOMAXPROCS
+	Writers      int // parallel store connections (Import only); default GOMAXPROCS, at most 4
 	Registry     *audit.Registry
 	SourceSystem string // default "Import"
 	// OnCommit is called after each committed transaction (progress, metrics).
@@ -39,6 +40,9 @@ func (o *Options) defaults() {
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Writers <= 0 {
+		o.Writers = min(runtime.GOMAXPROCS(0), 4)
 	}
 	if o.SourceSystem == "" {
 		o.SourceSystem = "Import"
@@ -80,58 +84,135 @@ func (s Summary) String() string {
 		s.Read, s.Stored, s.Duplicates, s.Conflicts, s.Skipped, s.Quarantined)
 }
 
-// Import reads every unit of rd (named source, e.g. the file path) into st,
-// committing every BatchSize units. A unit that cannot be stored is
-// quarantined with its location and reason; the rest of the input still
-// lands. An error is returned only when the input becomes unreadable or the
-// store fails; what was committed stays, and re-running completes the rest.
+// Import reads every unit of rd (named source, e.g. the file path) into st.
+// A unit that cannot be stored is quarantined with its location and reason;
+// the rest of the input still lands. Records are spread by RecordId over
+// Writers connections that store and commit in parallel, each committing
+// every BatchSize/Writers units, so DuckDB's storage work uses every core.
+// An error is returned only when the input becomes unreadable or the store
+// fails; what was committed stays, and re-running completes the rest.
 func Import(ctx context.Context, st *store.Store, source string, rd reader.Reader, opts Options) (Summary, error) {
 	opts.defaults()
-	var sum Summary
-	var tx *store.Tx
-	inTx := 0
-	defer func() {
-		if tx != nil {
-			tx.Rollback()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	k := opts.Writers
+	type part struct {
+		rows []store.Row
+		quar []store.QuarantineRow
+	}
+	var (
+		mu       sync.Mutex
+		sum      Summary
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
 		}
-	}()
-	commit := func() error {
-		if tx == nil {
-			return nil
-		}
-		res, err := tx.Commit(ctx)
-		tx, inTx = nil, 0
+		mu.Unlock()
+		cancel()
+	}
+	inputs := make([]chan part, k)
+	for p := 0; p < k; p++ {
+		w, err := st.NewWriter(ctx)
 		if err != nil {
-			return fmt.Errorf("cannot store records from %s: %w", source, err)
+			cancel()
+			wg.Wait()
+			return sum, err
 		}
-		sum.addResult(res)
-		if opts.OnCommit != nil {
-			opts.OnCommit(sum)
-		}
-		return nil
+		inputs[p] = make(chan part, 2)
+		wg.Add(1)
+		go func(w *store.Writer, in chan part) {
+			defer wg.Done()
+			defer w.Close()
+			var tx *store.Tx
+			inTx := 0
+			commit := func() error {
+				if tx == nil {
+					return nil
+				}
+				res, err := tx.Commit(ctx)
+				tx, inTx = nil, 0
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				sum.addResult(res)
+				s := sum
+				mu.Unlock()
+				if opts.OnCommit != nil {
+					opts.OnCommit(s)
+				}
+				return nil
+			}
+			for pt := range in {
+				if tx == nil {
+					var err error
+					if tx, err = w.Begin(ctx, opts.SourceSystem); err != nil {
+						fail(fmt.Errorf("cannot store records from %s: %w", source, err))
+						break
+					}
+				}
+				if err := tx.Add(ctx, pt.rows, pt.quar); err != nil {
+					tx = nil // Add rolled back
+					fail(fmt.Errorf("cannot store records from %s: %w", source, err))
+					break
+				}
+				inTx += len(pt.rows) + len(pt.quar)
+				if inTx >= opts.BatchSize/k {
+					if err := commit(); err != nil {
+						fail(fmt.Errorf("cannot store records from %s: %w", source, err))
+						break
+					}
+				}
+			}
+			for range in { // drain after a failure so the sender never blocks
+			}
+			if ctx.Err() == nil {
+				if err := commit(); err != nil {
+					fail(fmt.Errorf("cannot store records from %s: %w", source, err))
+				}
+			}
+			if tx != nil {
+				tx.Rollback()
+			}
+		}(w, inputs[p])
 	}
 	read, skipped, err := stream(ctx, source, rd, opts, func(rows []store.Row, quar []store.QuarantineRow) error {
-		if tx == nil {
-			var err error
-			if tx, err = st.Begin(ctx, opts.SourceSystem); err != nil {
-				return fmt.Errorf("cannot store records from %s: %w", source, err)
+		parts := make([]part, k)
+		for _, r := range rows {
+			p := 0
+			if k > 1 {
+				p = store.PartitionOf(r.Record.RecordId, k)
 			}
+			parts[p].rows = append(parts[p].rows, r)
 		}
-		if err := tx.Add(ctx, rows, quar); err != nil {
-			tx = nil // Add rolled back
-			return fmt.Errorf("cannot store records from %s: %w", source, err)
-		}
-		inTx += len(rows) + len(quar)
-		if inTx >= opts.BatchSize {
-			return commit()
+		parts[0].quar = append([]store.QuarantineRow(nil), quar...)
+		for p := range parts {
+			if len(parts[p].rows)+len(parts[p].quar) == 0 {
+				continue
+			}
+			select {
+			case inputs[p] <- parts[p]:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		return nil
 	})
-	sum.Read, sum.Skipped = read, skipped
-	if err != nil {
-		return sum, err
+	for _, in := range inputs {
+		close(in)
 	}
-	return sum, commit()
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	sum.Read, sum.Skipped = read, skipped
+	if firstErr != nil {
+		return sum, firstErr
+	}
+	return sum, err
 }
 
 // Into reads every unit of rd into an open transaction without committing

@@ -224,6 +224,7 @@ func (s *Store) Commit(ctx context.Context, b Batch) (Result, error) {
 // and no cursor moves, until Commit.
 type Tx struct {
 	s        *Store
+	conn     *sql.Conn
 	raw      *duckdb.Conn
 	app      *duckdb.Appender // CopilotActivity
 	ids      *duckdb.Appender // staging_ids
@@ -235,11 +236,49 @@ type Tx struct {
 
 // Begin opens a write transaction. SourceSystem fills Sentinel's SourceSystem column.
 func (s *Store) Begin(ctx context.Context, sourceSystem string) (*Tx, error) {
-	tx := &Tx{s: s, ingested: s.now().UTC().Truncate(time.Microsecond), system: sourceSystem}
-	if _, err := s.conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+	return s.begin(ctx, s.conn, sourceSystem)
+}
+
+// Writer is an extra connection with its own transactions, so several
+// goroutines can write at once. Rows must be partitioned by RecordId
+// (PartitionOf) across writers: duplicates are only found within one.
+type Writer struct {
+	s    *Store
+	conn *sql.Conn
+}
+
+// NewWriter opens another write connection.
+func (s *Store) NewWriter(ctx context.Context) (*Writer, error) {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open a write connection: %w", err)
+	}
+	if _, err := c.ExecContext(ctx, stagingDDL); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("cannot create staging table: %w", err)
+	}
+	return &Writer{s: s, conn: c}, nil
+}
+
+// Begin opens a transaction on the writer's connection.
+func (w *Writer) Begin(ctx context.Context, sourceSystem string) (*Tx, error) {
+	return w.s.begin(ctx, w.conn, sourceSystem)
+}
+
+// Close releases the writer's connection.
+func (w *Writer) Close() error { return w.conn.Close() }
+
+// PartitionOf says which of n writers owns a RecordId.
+func PartitionOf(id string, n int) int {
+	return int(uint64(IDHash(id)) % uint64(n))
+}
+
+func (s *Store) begin(ctx context.Context, conn *sql.Conn, sourceSystem string) (*Tx, error) {
+	tx := &Tx{s: s, conn: conn, ingested: s.now().UTC().Truncate(time.Microsecond), system: sourceSystem}
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 		return nil, fmt.Errorf("cannot begin transaction: %w", err)
 	}
-	err := s.conn.Raw(func(dc any) error {
+	err := conn.Raw(func(dc any) error {
 		var ok bool
 		if tx.raw, ok = dc.(*duckdb.Conn); !ok {
 			return fmt.Errorf("unexpected driver connection %T", dc)
@@ -255,7 +294,7 @@ func (s *Store) Begin(ctx context.Context, sourceSystem string) (*Tx, error) {
 		return nil
 	})
 	if err != nil {
-		s.conn.ExecContext(context.Background(), `ROLLBACK`)
+		conn.ExecContext(context.Background(), `ROLLBACK`)
 		return nil, err
 	}
 	return tx, nil
@@ -336,7 +375,7 @@ func (tx *Tx) add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
 	}
 	for _, q := range quar {
 		// The same unit quarantined again (a re-run import) is not stored twice.
-		if _, err := tx.s.conn.ExecContext(ctx, `INSERT INTO Quarantine SELECT $1, $2, $3, $4, $5, $6
+		if _, err := tx.conn.ExecContext(ctx, `INSERT INTO Quarantine SELECT $1, $2, $3, $4, $5, $6
 			WHERE NOT EXISTS (SELECT 1 FROM Quarantine WHERE SourceName = $2 AND SourceLocation = $3 AND RawText = $6)`,
 			tx.ingested, q.Source, q.Loc, q.RecordID, q.Reason, q.Raw); err != nil {
 			return fmt.Errorf("cannot quarantine %s %s: %w", q.Source, q.Loc, err)
@@ -350,17 +389,18 @@ func (tx *Tx) add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
 // and empties the staging table. The first query reads only the IdHash
 // column; RecordIds are compared only when a hash matched.
 func (tx *Tx) existing(ctx context.Context) (map[string]uint64, error) {
-	defer tx.s.conn.ExecContext(ctx, `DELETE FROM staging_ids`)
+	defer tx.conn.ExecContext(ctx, `DELETE FROM staging_ids`)
 	var hits int
-	if err := tx.s.conn.QueryRowContext(ctx, `SELECT count(*) FROM staging_ids s
-		WHERE EXISTS (SELECT 1 FROM CopilotActivity c WHERE c.IdHash = s.IdHash)`).Scan(&hits); err != nil {
+	// The staged hashes (small) are the build side; the table is only scanned.
+	if err := tx.conn.QueryRowContext(ctx, `SELECT count(*) FROM CopilotActivity c
+		WHERE c.IdHash IN (SELECT IdHash FROM staging_ids)`).Scan(&hits); err != nil {
 		return nil, fmt.Errorf("cannot check for stored duplicates: %w", err)
 	}
 	found := map[string]uint64{}
 	if hits == 0 {
 		return found, nil
 	}
-	rs, err := tx.s.conn.QueryContext(ctx, `SELECT c.RecordId, c.ContentHash FROM CopilotActivity c
+	rs, err := tx.conn.QueryContext(ctx, `SELECT c.RecordId, c.ContentHash FROM CopilotActivity c
 		WHERE c.IdHash IN (SELECT IdHash FROM staging_ids)`)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read stored duplicates: %w", err)
@@ -386,7 +426,7 @@ func (tx *Tx) duplicate(ctx context.Context, row *Row, stored uint64) error {
 		return nil
 	}
 	tx.res.Conflicts++
-	if _, err := tx.s.conn.ExecContext(ctx, `INSERT INTO RecordConflict VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	if _, err := tx.conn.ExecContext(ctx, `INSERT INTO RecordConflict VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		tx.ingested, row.Record.RecordId, row.Source, row.Loc, int64(row.Record.ContentHash), int64(stored), row.Record.Raw); err != nil {
 		return fmt.Errorf("cannot record conflict for %s: %w", row.Record.RecordId, err)
 	}
@@ -395,7 +435,7 @@ func (tx *Tx) duplicate(ctx context.Context, row *Row, stored uint64) error {
 
 // SetCursor saves a source position in the transaction.
 func (tx *Tx) SetCursor(ctx context.Context, name, value string) error {
-	if _, err := tx.s.conn.ExecContext(ctx, `INSERT INTO SourceCursor VALUES ($1, $2, $3)
+	if _, err := tx.conn.ExecContext(ctx, `INSERT INTO SourceCursor VALUES ($1, $2, $3)
 		ON CONFLICT (Name) DO UPDATE SET Value = excluded.Value, UpdatedAt = excluded.UpdatedAt`,
 		name, value, tx.ingested); err != nil {
 		tx.Rollback()
@@ -407,7 +447,7 @@ func (tx *Tx) SetCursor(ctx context.Context, name, value string) error {
 // Exec runs a statement inside the transaction (a source's own bookkeeping
 // tables, written atomically with its records).
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) error {
-	if _, err := tx.s.conn.ExecContext(ctx, query, args...); err != nil {
+	if _, err := tx.conn.ExecContext(ctx, query, args...); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -416,7 +456,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) error {
 
 // QueryRow runs a query inside the transaction.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.s.conn.QueryRowContext(ctx, query, args...)
+	return tx.conn.QueryRowContext(ctx, query, args...)
 }
 
 // Result is what the transaction did so far.
@@ -429,7 +469,7 @@ func (tx *Tx) Commit(ctx context.Context) (Result, error) {
 	}
 	err := tx.closeAppenders()
 	if err == nil {
-		_, err = tx.s.conn.ExecContext(ctx, `COMMIT`)
+		_, err = tx.conn.ExecContext(ctx, `COMMIT`)
 	}
 	if err != nil {
 		tx.Rollback()
@@ -448,7 +488,7 @@ func (tx *Tx) Rollback() {
 	tx.app.Clear()
 	tx.ids.Clear()
 	tx.closeAppenders()
-	tx.s.conn.ExecContext(context.Background(), `ROLLBACK`)
+	tx.conn.ExecContext(context.Background(), `ROLLBACK`)
 	tx.res = Result{}
 }
 
