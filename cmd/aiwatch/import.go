@@ -48,6 +48,7 @@ their location and reason. The format is detected from the first bytes;
 			}
 			defer st.Close()
 			reg := audit.NewRegistry(num)
+			began := time.Now().UTC().Add(-time.Second)
 			showBar := !quiet && term.IsTerminal(int(os.Stderr.Fd()))
 			var total ingest.Summary
 			failed := 0
@@ -65,7 +66,7 @@ their location and reason. The format is detected from the first bytes;
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s): %s\n", len(args)-failed, total)
 			if total.Quarantined > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "quarantined units: aiwatch sql \"SELECT SourceName, SourceLocation, RecordId, Reason FROM Quarantine\"\n")
+				showQuarantine(cmd, st, began, total.Quarantined)
 			}
 			if failed > 0 {
 				return &exitError{code: 1, msg: fmt.Sprintf("%d of %d file(s) could not be read completely", failed, len(args))}
@@ -152,4 +153,30 @@ func importOne(cmd *cobra.Command, st *store.Store, path string, f reader.Format
 		bar.Finish()
 	}
 	return sum, err
+}
+
+// showQuarantine names the first units this run quarantined, with where and why.
+func showQuarantine(cmd *cobra.Command, st *store.Store, since time.Time, n int) {
+	rs, err := st.Conn().QueryContext(cmd.Context(), `SELECT SourceName, SourceLocation, coalesce(RecordId, ''), Reason
+		FROM Quarantine WHERE IngestionTime >= $1 ORDER BY IngestionTime, SourceName, SourceLocation LIMIT 5`, since)
+	if err != nil {
+		return
+	}
+	defer rs.Close()
+	w := cmd.ErrOrStderr()
+	fmt.Fprintf(w, "quarantined %d unit(s):\n", n)
+	shown := 0
+	for rs.Next() {
+		var src, loc, id, reason string
+		if rs.Scan(&src, &loc, &id, &reason) == nil {
+			if id != "" {
+				id = " (Id " + id + ")"
+			}
+			fmt.Fprintf(w, "  %s %s%s: %s\n", src, loc, id, reason)
+			shown++
+		}
+	}
+	if n > shown {
+		fmt.Fprintf(w, "  … all of them: aiwatch sql \"SELECT SourceName, SourceLocation, RecordId, Reason FROM Quarantine\"\n")
+	}
 }

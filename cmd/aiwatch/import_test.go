@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"os"
 	"os/exec"
@@ -109,5 +111,37 @@ func TestKilledImportCompletesOnRerun(t *testing.T) {
 	}
 	if got := queryInt(t, data, `SELECT count(DISTINCT RecordId) FROM CopilotActivity`); got != n {
 		t.Errorf("distinct ids %d, want %d", got, n)
+	}
+}
+
+// Standard input and gzip: the same records, detected the same way.
+func TestImportStdinAndGzip(t *testing.T) {
+	data := t.TempDir()
+	raw, err := os.ReadFile(fixtureDir + "purview-export.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := filepath.Join(t.TempDir(), "export.csv.gz")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(raw)
+	zw.Close()
+	os.WriteFile(gz, buf.Bytes(), 0o600)
+
+	cmd := exec.Command(binPath, "import", "--data", data, "-")
+	cmd.Stdin = bytes.NewReader(raw)
+	out, err := cmd.Output()
+	// Fixtures README: purview-export.csv reads 9, stores 7, 1 duplicate, 1 quarantined.
+	if err != nil || !strings.Contains(string(out), "read 9, stored 7, duplicates 1, conflicts 0, skipped (not Copilot) 0, quarantined 1") {
+		t.Fatalf("stdin import: %v %s", err, out)
+	}
+	stdout, _, code := run(t, "import", "--data", data, gz)
+	if code != 0 || !strings.Contains(stdout, "read 9, stored 0, duplicates 8,") {
+		t.Errorf("gzip import exit %d: %s", code, stdout)
+	}
+	// A forced wrong format quarantines what it cannot read and says where and why.
+	_, stderr, code := run(t, "import", "--data", data, "--format", "graph", fixtureDir+"purview-export.csv")
+	if code != 0 || !strings.Contains(stderr, "purview-export.csv entry 1") || !strings.Contains(stderr, "not a Graph records page") {
+		t.Errorf("forced wrong format: exit %d %s", code, stderr)
 	}
 }
