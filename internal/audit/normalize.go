@@ -30,6 +30,7 @@ type Record struct {
 	AppHost        string
 	AppIdentity    string
 	LLMEventData   []byte // JSON
+	LLMSpan        Span   // where LLMEventData lies in Raw, when it is a part of it
 	AIModelName    string
 	AIModelVersion string
 	LogVersion     string
@@ -44,6 +45,9 @@ type Record struct {
 	Copilot          bool   // counts as Copilot/AI activity
 	Raw              []byte // the record exactly as received
 }
+
+// Span is a byte range of Raw.
+type Span struct{ Offset, Length int }
 
 // Rejection says why a unit cannot be stored; it goes to quarantine.
 type Rejection struct {
@@ -168,7 +172,13 @@ func (n *Normalizer) Normalize(record, raw []byte) (Record, *Rejection) {
 				r.AIModelVersion = str(getIn(first, "ModelVersion"))
 			}
 		}
-		r.LLMEventData = n.eventDataBytes(text, sanitized || wrapped, ced)
+		var off int
+		r.LLMEventData, off = n.eventDataBytes(text, sanitized || wrapped, ced)
+		// When the record text is the raw record itself, LLMEventData need
+		// not be stored twice (see the store's CopilotActivity view).
+		if off >= 0 && len(raw) > 0 && len(text) == len(raw) && &text[0] == &raw[0] {
+			r.LLMSpan = Span{Offset: off, Length: len(r.LLMEventData)}
+		}
 	} else {
 		r.LLMEventData = eventData(obj)
 	}
@@ -181,15 +191,16 @@ func (n *Normalizer) Normalize(record, raw []byte) (Record, *Rejection) {
 // eventDataBytes returns CopilotEventData as JSON: the original bytes when
 // they can be used as they are (the common case, and much cheaper), else a
 // re-serialization of the parsed value.
-func (n *Normalizer) eventDataBytes(text []byte, rewritten bool, ced *fastjson.Value) []byte {
+// The offset is where they start in text, or -1.
+func (n *Normalizer) eventDataBytes(text []byte, rewritten bool, ced *fastjson.Value) ([]byte, int) {
 	if !rewritten && n.used == 0 {
 		// No nested string was decoded anywhere in the record, so the
 		// original text of the object is the typed view.
 		if s, e, ok := valueSpan(text, "CopilotEventData"); ok && text[s] == '{' {
-			return text[s:e:e]
+			return text[s:e:e], s
 		}
 	}
-	return appendJSON(nil, ced)
+	return appendJSON(nil, ced), -1
 }
 
 func (n *Normalizer) recordType(r *Record, v *fastjson.Value) {

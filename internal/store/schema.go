@@ -3,8 +3,9 @@ package store
 // migrations are applied in order, each once; the applied count is kept in
 // SchemaVersion. Append new steps, never edit old ones.
 var migrations = []string{
-	// 1: the CopilotActivity table with Sentinel's columns, then ours.
-	`CREATE TABLE CopilotActivity (
+	// 1: the CopilotActivity rows: Sentinel's columns, then ours. The
+	// CopilotActivity view (migration 2) is what everyone reads.
+	`CREATE TABLE CopilotActivityData (
 		TimeGenerated TIMESTAMP NOT NULL,   -- event time (AuditData.CreationTime), UTC
 		RecordId VARCHAR NOT NULL,
 		RecordType VARCHAR,                 -- name, '' when the number is unknown
@@ -18,7 +19,9 @@ var migrations = []string{
 		Version VARCHAR,
 		AppHost VARCHAR,
 		AppIdentity VARCHAR,
-		LLMEventData VARCHAR,               -- JSON text (see the README)
+		LLMEventData VARCHAR,               -- JSON text; NULL when it is a span of RawRecord
+		LLMEventDataOffset INTEGER,         -- that span: 0-based byte offset and length in RawRecord
+		LLMEventDataLength INTEGER,
 		AIModelName VARCHAR,
 		AIModelVersion VARCHAR,
 		LogVersion VARCHAR,
@@ -37,6 +40,17 @@ var migrations = []string{
 		RawRecord BLOB,
 		IdHash BIGINT                       -- hash of RecordId, for cheap duplicate checks
 	)`,
+	// 2: the table as Sentinel names it. An interaction's LLMEventData is
+	// usually the very bytes of CopilotEventData inside the raw record, so it
+	// is kept once, as a span of RawRecord, and cut out on read: imports
+	// store and compress half as many bytes.
+	`CREATE VIEW CopilotActivity AS SELECT
+		TimeGenerated, RecordId, RecordType, ActorName, ActorUserId, ActorUserType, OrganizationId,
+		SrcIpAddr, ClientRegion, Workload, Version, AppHost, AppIdentity,
+		coalesce(LLMEventData, decode(RawRecord[LLMEventDataOffset + 1 : LLMEventDataOffset + LLMEventDataLength])) AS LLMEventData,
+		AIModelName, AIModelVersion, LogVersion, AgentName, AgentId, SourceSystem, TenantId, Type,
+		Operation, RecordTypeNumber, IngestionTime, SourceName, SourceLocation, ClientIP, ContentHash, RawRecord
+	FROM CopilotActivityData`,
 	`CREATE TABLE Quarantine (
 		IngestionTime TIMESTAMP NOT NULL,
 		SourceName VARCHAR,
@@ -108,6 +122,28 @@ var migrations = []string{
 		WindowStart TIMESTAMP,
 		WindowEnd TIMESTAMP,
 		Detail VARCHAR
+	)`,
+	// 8: the Graph audit search backfill (internal/backfill): every interval
+	// finished (done), found over the record cap and halved (split), or
+	// stored although still capped at the smallest split (capped: a gap),
+	// so a re-run skips what is done. Rows are written in the transaction
+	// that stores the interval's last page.
+	`CREATE TABLE BackfillInterval (
+		TenantId VARCHAR NOT NULL,
+		TenantName VARCHAR NOT NULL,
+		IntervalStart TIMESTAMP NOT NULL,
+		IntervalEnd TIMESTAMP NOT NULL,
+		Status VARCHAR NOT NULL,            -- 'done', 'split' or 'capped'
+		QueryId VARCHAR,
+		Pages INTEGER NOT NULL,
+		RecordsRead BIGINT NOT NULL,
+		RecordsStored BIGINT NOT NULL,
+		Duplicates BIGINT NOT NULL,
+		Conflicts BIGINT NOT NULL,
+		Skipped BIGINT NOT NULL,
+		Quarantined BIGINT NOT NULL,
+		UpdatedAt TIMESTAMP NOT NULL,
+		PRIMARY KEY (TenantId, IntervalStart, IntervalEnd)
 	)`,
 }
 

@@ -284,8 +284,8 @@ func (s *Store) begin(ctx context.Context, conn *sql.Conn, sourceSystem string) 
 			return fmt.Errorf("unexpected driver connection %T", dc)
 		}
 		var err error
-		if tx.app, err = duckdb.NewAppenderFromConn(tx.raw, "", "CopilotActivity"); err != nil {
-			return fmt.Errorf("cannot open appender on CopilotActivity: %w", err)
+		if tx.app, err = duckdb.NewAppenderFromConn(tx.raw, "", "CopilotActivityData"); err != nil {
+			return fmt.Errorf("cannot open appender on CopilotActivityData: %w", err)
 		}
 		if tx.ids, err = duckdb.NewAppender(tx.raw, "temp", "main", "staging_ids"); err != nil {
 			tx.app.Close()
@@ -363,9 +363,13 @@ func (tx *Tx) add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
 			}
 			continue
 		}
+		var llm, off, length any = r.LLMEventData, nil, nil
+		if r.LLMSpan.Length > 0 {
+			llm, off, length = nil, int32(r.LLMSpan.Offset), int32(r.LLMSpan.Length)
+		}
 		if err := tx.app.AppendRow(r.TimeGenerated, r.RecordId, r.RecordType, r.ActorName,
 			r.ActorUserId, r.ActorUserType, r.OrganizationId, r.SrcIpAddr, r.ClientRegion, r.Workload,
-			r.Version, r.AppHost, r.AppIdentity, r.LLMEventData, r.AIModelName, r.AIModelVersion,
+			r.Version, r.AppHost, r.AppIdentity, llm, off, length, r.AIModelName, r.AIModelVersion,
 			r.LogVersion, r.AgentName, r.AgentId, tx.system, r.OrganizationId, "CopilotActivity",
 			r.Operation, int32(r.RecordTypeNumber), tx.ingested, row.Source, row.Loc, r.ClientIP,
 			int64(r.ContentHash), r.Raw, hashes[i]); err != nil {
@@ -392,7 +396,7 @@ func (tx *Tx) existing(ctx context.Context) (map[string]uint64, error) {
 	defer tx.conn.ExecContext(ctx, `DELETE FROM staging_ids`)
 	var hits int
 	// The staged hashes (small) are the build side; the table is only scanned.
-	if err := tx.conn.QueryRowContext(ctx, `SELECT count(*) FROM CopilotActivity c
+	if err := tx.conn.QueryRowContext(ctx, `SELECT count(*) FROM CopilotActivityData c
 		WHERE c.IdHash IN (SELECT IdHash FROM staging_ids)`).Scan(&hits); err != nil {
 		return nil, fmt.Errorf("cannot check for stored duplicates: %w", err)
 	}
@@ -400,7 +404,7 @@ func (tx *Tx) existing(ctx context.Context) (map[string]uint64, error) {
 	if hits == 0 {
 		return found, nil
 	}
-	rs, err := tx.conn.QueryContext(ctx, `SELECT c.RecordId, c.ContentHash FROM CopilotActivity c
+	rs, err := tx.conn.QueryContext(ctx, `SELECT c.RecordId, c.ContentHash FROM CopilotActivityData c
 		WHERE c.IdHash IN (SELECT IdHash FROM staging_ids)`)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read stored duplicates: %w", err)
