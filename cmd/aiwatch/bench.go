@@ -4,8 +4,10 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,5 +56,80 @@ func newBenchCmd() *cobra.Command {
 			return nil
 		},
 	})
+	cmd.AddCommand(newBenchImportCmd())
 	return cmd
+}
+
+func newBenchImportCmd() *cobra.Command {
+	var records int
+	var file string
+	cmd := &cobra.Command{
+		Use:   "import",
+		Short: "Import N generated records with 'aiwatch import' and with DuckDB's read_json, each in a fresh process; print records/s, MB/s and peak RSS",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			work, err := os.MkdirTemp("", "aiwatch-bench")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(work)
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			if file == "" {
+				file = filepath.Join(work, "records.jsonl")
+				if err := runChild(self, "simulate", "--bulk", fmt.Sprint(records), "--start", "2026-03-01", "--out", file); err != nil {
+					return fmt.Errorf("cannot generate records: %w", err)
+				}
+			}
+			fi, err := os.Stat(file)
+			if err != nil {
+				return err
+			}
+			mb := float64(fi.Size()) / 1e6
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "input: %s, %d records, %.0f MB\n", file, records, mb)
+			fmt.Fprintf(out, "%-28s %10s %12s %8s %14s\n", "run", "seconds", "records/s", "MB/s", "peak RSS MB")
+			for _, c := range []struct {
+				name string
+				args []string
+			}{
+				{"aiwatch import", []string{"import", "-q", "--data", filepath.Join(work, "import"), file}},
+				{"duckdb read_json (reference)", []string{"bench", "read-json", "--data", filepath.Join(work, "readjson"), file}},
+			} {
+				sec, rss, err := timeChild(self, c.args...)
+				if err != nil {
+					return fmt.Errorf("%s: %w", c.name, err)
+				}
+				fmt.Fprintf(out, "%-28s %10.2f %12.0f %8.1f %14.0f\n", c.name, sec, float64(records)/sec, mb/sec, rss)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&records, "records", 1000000, "records to generate")
+	cmd.Flags().StringVar(&file, "file", "", "use this JSONL file instead of generating one (--records must give its record count)")
+	return cmd
+}
+
+func runChild(bin string, args ...string) error {
+	c := exec.Command(bin, args...)
+	c.Stderr = os.Stderr
+	return c.Run()
+}
+
+// timeChild runs a child process and returns its wall time and peak RSS in MB.
+func timeChild(bin string, args ...string) (float64, float64, error) {
+	c := exec.Command(bin, args...)
+	c.Stderr = os.Stderr
+	start := time.Now()
+	if err := c.Run(); err != nil {
+		return 0, 0, err
+	}
+	sec := time.Since(start).Seconds()
+	var rss float64
+	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	}
+	return sec, rss, nil
 }
