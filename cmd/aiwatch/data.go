@@ -46,3 +46,23 @@ func openStore(ctx context.Context, readOnly bool) (*store.Store, error) {
 	}
 	return st, err
 }
+
+// dataDirOr resolves the data directory of a command that read a config
+// file: flag, then AIWATCH_DATA, then the file's data_dir.
+func dataDirOr(configured string) string {
+	if dataDirFlag != "" || os.Getenv("AIWATCH_DATA") != "" || configured == "" {
+		return dataDir()
+	}
+	return configured
+}
+
+// openStoreAt is openStore for an explicit data directory.
+func openStoreAt(ctx context.Context, dir string, readOnly bool) (*store.Store, error) {
+	opts := storeOptions()
+	opts.ReadOnly = readOnly
+	st, err := store.Open(ctx, dir, opts)
+	if errors.Is(err, store.ErrLocked) {
+		return nil, fmt.Errorf("%w; stop it or wait for it to finish (data directory %s)", err, dir)
+	}
+	return st, err
+}

@@ -25,11 +25,12 @@
 // fetched by Concurrency workers into spools (memory, or a file past a few
 // MB, so a blob of hundreds of MB costs no heap) and retried when a body is
 // cut or stalls; requests themselves are retried by the o365 client. One
-// writer goroutine, the only user of the DuckDB connection, stores each
-// blob in one transaction: its records (deduplicated on RecordId by the
-// store), its FetchedContent row, the collector's counters and, when this
-// blob completes the oldest unfinished page, the cursor moved past that
-// page: to the page's Next, or, after a window's last page, Start = the
+// writer goroutine, the only user of the DuckDB connection, stores the
+// downloaded blobs, those ready together (up to 256 blobs or 32 MB) in one
+// transaction: their records (deduplicated on RecordId by the store),
+// their FetchedContent rows, the collector's counters and, when they
+// complete the oldest unfinished pages, the cursor moved past those pages:
+// to the last one's Next, or, after a window's last page, Start = the
 // window's end. A window's end thus becomes Start only after every blob
 // listed in it is committed. A blob the API no longer serves (AF20050,
 // AF20051) is committed as a gap, which completes it.

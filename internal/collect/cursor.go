@@ -48,9 +48,10 @@ func decodeCursor(s string) (Cursor, error) {
 
 // Gap kinds recorded in CollectorGap.
 const (
-	GapContentGone     = "content_gone"      // AF20050/AF20051: a listed blob could not be fetched
-	GapWindowExpired   = "window_expired"    // the cursor fell more than 7 days behind
-	GapNextPageExpired = "next_page_expired" // a saved next-page link fell more than 7 days behind
+	GapContentGone       = "content_gone"       // AF20050/AF20051: a listed blob could not be fetched
+	GapContentIncomplete = "content_incomplete" // a blob's JSON array ends early; what was read is stored
+	GapWindowExpired     = "window_expired"     // the cursor fell more than 7 days behind
+	GapNextPageExpired   = "next_page_expired"  // a saved next-page link fell more than 7 days behind
 )
 
 // gapRange is a span of contentCreated that was skipped.
@@ -162,14 +163,16 @@ func (t *tracker) add(p *page) {
 	t.computed, t.pages = advance(t.computed, t.pages, nil)
 }
 
-// advance pops the complete pages at the head; skip (when set) counts one
-// blob fewer pending, as if it were done.
-func advance(c Cursor, pages []*page, skip *page) (Cursor, []*page) {
+// advance pops the complete pages at the head; done (when set) holds
+// blobs to count as committed, one entry per blob.
+func advance(c Cursor, pages []*page, done []*page) (Cursor, []*page) {
 	for len(pages) > 0 {
 		p := pages[0]
 		n := p.pending
-		if p == skip {
-			n--
+		for _, d := range done {
+			if d == p {
+				n--
+			}
 		}
 		if n > 0 {
 			break
@@ -180,21 +183,23 @@ func advance(c Cursor, pages []*page, skip *page) (Cursor, []*page) {
 	return c, pages
 }
 
-// ifDone returns the cursor to save if one blob of p is committed now, and
-// whether it differs from the saved one.
-func (t *tracker) ifDone(p *page) (Cursor, bool) {
+// ifDone returns the cursor to save if one blob of each of pages (one entry
+// per blob) is committed now, and whether it differs from the saved one.
+func (t *tracker) ifDone(pages []*page) (Cursor, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	c, _ := advance(t.computed, t.pages, p)
+	c, _ := advance(t.computed, t.pages, pages)
 	return c, !c.equal(t.saved)
 }
 
-// done records that one blob of p was committed, with the cursor that
-// commit saved (or nil when it saved none).
-func (t *tracker) done(p *page, saved *Cursor) {
+// done records that one blob of each of pages was committed, with the
+// cursor that commit saved (or nil when it saved none).
+func (t *tracker) done(pages []*page, saved *Cursor) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p.pending--
+	for _, p := range pages {
+		p.pending--
+	}
 	t.computed, t.pages = advance(t.computed, t.pages, nil)
 	if saved != nil {
 		t.saved = *saved

@@ -91,13 +91,20 @@ type diskError struct{ err error }
 func (e *diskError) Error() string { return e.err.Error() }
 func (e *diskError) Unwrap() error { return e.err }
 
-// Reader reads the blob from its start (once).
+// Reader reads the blob from its start.
 func (s *spool) Reader() io.Reader {
 	if s.file != nil {
+		if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+			return errReader{fmt.Errorf("cannot rewind spool file: %w", err)}
+		}
 		return s.file
 	}
 	return bytes.NewReader(s.mem)
 }
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // Close frees the spool and removes its file.
 func (s *spool) Close() error {
@@ -174,10 +181,18 @@ func (s *stream) fetch(ctx context.Context, item itemRef) (*spool, error) {
 	if attempts <= 0 {
 		attempts = o365.DefaultMaxAttempts
 	}
+	reauths := 0
 	for n := 1; ; n++ {
 		sp, err := s.download(ctx, item.uri)
 		if err == nil {
 			return sp, nil
+		}
+		if isUnauthorized(err) && reauths < maxReauths && ctx.Err() == nil {
+			// Revoked again right after the client's one re-authentication.
+			reauths++
+			n--
+			s.t.retried("content", 401, 0)
+			continue
 		}
 		var oe *openError
 		var de *diskError

@@ -2,7 +2,10 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"sync"
 	"time"
 
@@ -25,11 +28,11 @@ type job struct {
 
 // pollRun is the state of one poll of one stream.
 type pollRun struct {
-	s       *stream
-	tr      *tracker
-	jobs    chan job
-	cancel  context.CancelCauseFunc
-	commits sync.WaitGroup // blobs handed to the writer, not yet finished
+	s      *stream
+	tr     *tracker
+	jobs   chan job     // lister → fetchers
+	ready  chan fetched // fetchers → committer
+	cancel context.CancelCauseFunc
 
 	mu         sync.Mutex
 	dispatched map[string]bool // content ids fetched or being fetched by this poll
@@ -66,11 +69,11 @@ func (s *stream) poll(ctx context.Context) Result {
 		if o365.IsNoSubscription(err) || o365.IsDisabled(err) {
 			s.ensure.Store(true)
 		}
-		hint := ""
+		args := []any{"err", err}
 		if o365.IsFatal(err) {
-			hint = "check the tenant id, the app's ActivityFeed.Read permission and that audit logging is on"
+			args = append(args, "hint", "check the tenant id, the app's ActivityFeed.Read permission and that audit logging is on")
 		}
-		log.Error("poll failed; retrying at the next poll", "err", err, "hint", hint)
+		log.Error("poll failed; retrying at the next poll", args...)
 	} else {
 		log.Info("poll done", "blobs", res.Blobs, "stored", res.Summary.Stored, "duplicates", res.Summary.Duplicates,
 			"skipped", res.Summary.Skipped, "gaps", res.Gaps)
@@ -173,9 +176,14 @@ func (s *stream) collect(ctx context.Context, started time.Time, res Result) (Re
 
 	pctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	r := &pollRun{s: s, tr: newTracker(p.cursor), jobs: make(chan job), cancel: cancel,
-		dispatched: map[string]bool{}, res: res}
 	conc := max(t.set.Concurrency, 1)
+	r := &pollRun{s: s, tr: newTracker(p.cursor), jobs: make(chan job), ready: make(chan fetched, conc),
+		cancel: cancel, dispatched: map[string]bool{}, res: res}
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		r.committer(ctx)
+	}()
 	var fetchers sync.WaitGroup
 	for range conc {
 		fetchers.Add(1)
@@ -187,7 +195,8 @@ func (s *stream) collect(ctx context.Context, started time.Time, res Result) (Re
 	listErr := r.list(pctx, p, now)
 	close(r.jobs)
 	fetchers.Wait()
-	r.commits.Wait()
+	close(r.ready)
+	<-committed
 
 	// Pages whose blobs were all known already moved the cursor in memory.
 	if cur, ok := r.tr.unsaved(); ok {
@@ -283,36 +292,62 @@ func (r *pollRun) listWindow(ctx context.Context, ws, we time.Time, next string)
 	s := r.s
 	c, t := s.c, s.t
 	log := c.log.With("tenant", t.cfg.Name, "content_type", s.ct)
-	relisted, ensured := false, false
+	relisted, clamped, ensured, reauths := false, false, false, 0
 	for {
 		var err error
+		on := r.onPage(ctx, ws, we)
+		onPage := func(pg o365.Page) error {
+			if err := on(pg); err != nil {
+				return err
+			}
+			if pg.NextPage != "" {
+				next = pg.NextPage // where a retry continues
+			}
+			return nil
+		}
 		if next != "" {
-			err = t.client.ResumeContent(ctx, s.ct, next, r.onPage(ctx, ws, we))
+			err = t.client.ResumeContent(ctx, s.ct, next, onPage)
 		} else {
-			err = t.client.ListContent(ctx, s.ct, ws, we, r.onPage(ctx, ws, we))
+			err = t.client.ListContent(ctx, s.ct, ws, we, onPage)
 		}
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
 		switch {
+		case isUnauthorized(err) && reauths < maxReauths:
+			// The client re-authenticates once per request; a token revoked
+			// again right after is retried here, from the last page.
+			reauths++
+			t.retried("list_content", http.StatusUnauthorized, 0)
+			continue
 		case next != "" && (o365.IsBadNextPage(err) || o365.IsBadWindow(err)) && !relisted:
 			log.Warn("saved next-page link refused; listing its window again", "err", err)
 			next, relisted = "", true
 			continue
-		case o365.IsBadWindow(err) && !relisted:
+		case o365.IsBadWindow(err) && !clamped:
 			// Time passed since the poll was planned, or the clocks differ: the
 			// window start is too old now. Clamp it with a wider margin.
 			fresh := c.opts.Now().UTC().Truncate(time.Second).Add(-maxAge + time.Hour)
-			if !ws.Before(fresh) || !fresh.Before(we) {
+			if !ws.Before(fresh) {
+				// Not a matter of age: never skip a window the service refuses.
 				return fmt.Errorf("cannot list content %s for tenant %s, window %s to %s: %w", s.ct, t.cfg.Name,
 					ws.Format(time.RFC3339), we.Format(time.RFC3339), err)
 			}
-			g := s.gap(GapWindowExpired, "", ws, fresh, "the service refused the window as older than 7 days", c.opts.Now().UTC())
+			end := fresh
+			if we.Before(end) {
+				end = we
+			}
+			g := s.gap(GapWindowExpired, "", ws, end, "the service refused the window as older than 7 days", c.opts.Now().UTC())
 			if gerr := r.recordGaps(ctx, g); gerr != nil {
 				return gerr
 			}
-			log.Warn("window refused as too old; clamped", "from", ws, "to", fresh, "err", err)
-			ws, relisted = fresh, true
+			log.Warn("window refused as too old; clamped", "from", ws, "to", end, "err", err)
+			if !end.Before(we) {
+				// The whole window is gone: an empty last page completes it.
+				r.tr.add(&page{ws: ws, we: we})
+				return nil
+			}
+			ws, next, clamped = fresh, "", true
 			continue
 		case (o365.IsNoSubscription(err) || o365.IsDisabled(err)) && !ensured:
 			log.Warn("subscription missing or disabled; starting it", "err", err)
@@ -324,6 +359,15 @@ func (r *pollRun) listWindow(ctx context.Context, ws, we time.Time, next string)
 		}
 		return err
 	}
+}
+
+// maxReauths bounds the extra tries of a request answered 401 although
+// the client had just fetched a fresh token.
+const maxReauths = 3
+
+func isUnauthorized(err error) bool {
+	var ae *o365.APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusUnauthorized
 }
 
 // recordGaps commits gaps found mid-poll (no cursor change).
@@ -415,9 +459,23 @@ func (r *pollRun) onPage(ctx context.Context, ws, we time.Time) func(o365.Page) 
 	}
 }
 
-// fetcher downloads blobs and hands them to the writer. pctx stops with
-// the poll; ctx (the run) bounds the commits, so blobs already downloaded
-// are stored even when another blob failed the poll.
+// fetched is a downloaded blob (or one found gone) waiting to be stored.
+type fetched struct {
+	job
+	sp   *spool
+	gone error
+}
+
+// Limits of one store transaction: small blobs are stored together, so a
+// commit's fixed cost is shared; a big blob goes alone.
+const (
+	maxBatchBlobs = 256
+	maxBatchBytes = 32 << 20
+)
+
+// fetcher downloads blobs and queues them for the committer. pctx stops
+// with the poll; ctx (the run) bounds the queueing, so blobs already
+// downloaded are stored even when another blob failed the poll.
 func (r *pollRun) fetcher(pctx, ctx context.Context) {
 	s := r.s
 	for j := range r.jobs {
@@ -430,7 +488,7 @@ func (r *pollRun) fetcher(pctx, ctx context.Context) {
 				continue
 			}
 			if o365.IsContentGone(err) {
-				r.submit(ctx, j, nil, err)
+				r.queue(ctx, fetched{job: j, gone: err})
 				continue
 			}
 			if o365.IsNoSubscription(err) || o365.IsDisabled(err) {
@@ -439,34 +497,78 @@ func (r *pollRun) fetcher(pctx, ctx context.Context) {
 			r.fail(fmt.Errorf("cannot fetch content %s for tenant %s: %w", j.item.id, s.t.cfg.Name, err))
 			continue
 		}
-		r.submit(ctx, j, sp, nil)
+		r.queue(ctx, fetched{job: j, sp: sp})
 	}
 }
 
-// submit queues the blob's transaction on the writer.
-func (r *pollRun) submit(ctx context.Context, j job, sp *spool, gone error) {
-	r.commits.Add(1)
-	err := r.s.c.w.submit(ctx, func() {
-		defer r.commits.Done()
-		if sp != nil {
-			defer sp.Close()
+func (r *pollRun) queue(ctx context.Context, f fetched) {
+	select {
+	case r.ready <- f:
+	case <-ctx.Done():
+		if f.sp != nil {
+			f.sp.Close()
 		}
-		if err := r.commitBlob(ctx, j, sp, gone); err != nil {
+	}
+}
+
+// committer stores what the fetchers queued, taking whatever is ready at
+// once into one transaction on the writer.
+func (r *pollRun) committer(ctx context.Context) {
+	for f := range r.ready {
+		batch := []fetched{f}
+		size := f.size()
+	more:
+		for len(batch) < maxBatchBlobs && size < maxBatchBytes {
+			select {
+			case g, ok := <-r.ready:
+				if !ok {
+					break more
+				}
+				batch = append(batch, g)
+				size += g.size()
+			default:
+				break more
+			}
+		}
+		err := r.s.c.w.do(ctx, func() error { return r.commitBatch(ctx, batch) })
+		for _, f := range batch {
+			if f.sp != nil {
+				f.sp.Close()
+			}
+		}
+		if err != nil {
 			r.fail(err)
 		}
-	})
-	if err != nil {
-		r.commits.Done()
-		if sp != nil {
-			sp.Close()
-		}
-		r.fail(err)
 	}
 }
 
-// commitBlob stores one blob (or its gap) with the cursor it allows, in
-// one transaction. It runs on the writer.
-func (r *pollRun) commitBlob(ctx context.Context, j job, sp *spool, gone error) error {
+func (f fetched) size() int64 {
+	if f.sp == nil {
+		return 0
+	}
+	return f.sp.size
+}
+
+// commitBatch stores blobs in one transaction. If that fails and the
+// batch holds several, each is tried alone, so one unreadable blob does
+// not hold back the others. It runs on the writer.
+func (r *pollRun) commitBatch(ctx context.Context, batch []fetched) error {
+	err := r.commit(ctx, batch)
+	if err == nil || len(batch) == 1 || ctx.Err() != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range batch {
+		if err := r.commit(ctx, []fetched{f}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// commit stores blobs (or their gaps) with the cursor they allow, in one
+// transaction.
+func (r *pollRun) commit(ctx context.Context, batch []fetched) error {
 	s := r.s
 	c, t := s.c, s.t
 	if err := ctx.Err(); err != nil {
@@ -475,7 +577,7 @@ func (r *pollRun) commitBlob(ctx context.Context, j job, sp *spool, gone error) 
 	now := c.opts.Now().UTC()
 	tx, err := c.st.Begin(ctx, sourceSystem)
 	if err != nil {
-		return fmt.Errorf("cannot store content %s for tenant %s: %w", j.item.id, t.cfg.Name, err)
+		return fmt.Errorf("cannot store content for tenant %s: %w", t.cfg.Name, err)
 	}
 	committed := false
 	defer func() {
@@ -486,31 +588,51 @@ func (r *pollRun) commitBlob(ctx context.Context, j job, sp *spool, gone error) 
 	var d delta
 	var sum ingest.Summary
 	var gaps []Gap
-	status := "fetched"
-	if gone != nil {
-		status = "gone"
-		gaps = append(gaps, s.gap(GapContentGone, j.item.id, j.item.created, time.Time{}, gone.Error(), now))
-		d.gaps = 1
-		if err := saveGap(ctx, tx, gaps[0]); err != nil {
-			return err
+	pages := make([]*page, 0, len(batch))
+	rows := make([]fetchedRow, 0, len(batch))
+	for _, f := range batch {
+		pages = append(pages, f.page)
+		status := "fetched"
+		var one ingest.Summary
+		if f.gone != nil {
+			status = "gone"
+			g := s.gap(GapContentGone, f.item.id, f.item.created, time.Time{}, f.gone.Error(), now)
+			if err := saveGap(ctx, tx, g); err != nil {
+				return err
+			}
+			gaps = append(gaps, g)
+		} else {
+			rd, err := reader.Open(f.sp.Reader(), reader.FormatJSON)
+			if err != nil {
+				return fmt.Errorf("cannot read content %s for tenant %s: %w", f.item.id, t.cfg.Name, err)
+			}
+			source := "o365:" + t.cfg.Name + "/" + s.ct + "/" + f.item.id
+			one, err = ingest.Into(ctx, tx, source, rd, ingest.Options{SourceSystem: sourceSystem, Registry: c.opts.Registry})
+			if err != nil && ctx.Err() == nil && errors.Is(err, io.ErrUnexpectedEOF) {
+				// The whole response arrived (the download checks the HTTP
+				// framing) but the array in it stops early: keep what was
+				// read, and record the rest as a gap rather than stall here.
+				status = "incomplete"
+				g := s.gap(GapContentIncomplete, f.item.id, f.item.created, time.Time{}, err.Error(), now)
+				if err := saveGap(ctx, tx, g); err != nil {
+					return err
+				}
+				gaps = append(gaps, g)
+			} else if err != nil {
+				return fmt.Errorf("cannot store content %s for tenant %s: %w", f.item.id, t.cfg.Name, err)
+			}
+			d.blobs++
+			sum.Add(one)
 		}
-	} else {
-		rd, err := reader.Open(sp.Reader(), reader.FormatJSON)
-		if err != nil {
-			return fmt.Errorf("cannot read content %s for tenant %s: %w", j.item.id, t.cfg.Name, err)
-		}
-		source := "o365:" + t.cfg.Name + "/" + s.ct + "/" + j.item.id
-		sum, err = ingest.Into(ctx, tx, source, rd, ingest.Options{SourceSystem: sourceSystem, Registry: c.opts.Registry})
-		if err != nil {
-			return fmt.Errorf("cannot store content %s for tenant %s: %w", j.item.id, t.cfg.Name, err)
-		}
-		d = delta{blobs: 1, read: int64(sum.Read), stored: int64(sum.Stored), duplicates: int64(sum.Duplicates),
-			conflicts: int64(sum.Conflicts), skipped: int64(sum.Skipped), quarantined: int64(sum.Quarantined)}
+		rows = append(rows, fetchedRow{id: f.item.id, created: f.item.created, status: status, records: one.Read, stored: one.Stored})
 	}
-	if err := saveFetched(ctx, tx, t.cfg.TenantID, s.ct, j.item.id, j.item.created, status, sum.Read, sum.Stored, now); err != nil {
+	if err := saveFetched(ctx, tx, t.cfg.TenantID, s.ct, rows, now); err != nil {
 		return err
 	}
-	cur, moved := r.tr.ifDone(j.page)
+	d.read, d.stored, d.duplicates = int64(sum.Read), int64(sum.Stored), int64(sum.Duplicates)
+	d.conflicts, d.skipped, d.quarantined = int64(sum.Conflicts), int64(sum.Skipped), int64(sum.Quarantined)
+	d.gaps = int64(len(gaps))
+	cur, moved := r.tr.ifDone(pages)
 	if moved {
 		if err := tx.SetCursor(ctx, s.cursorName, cur.encode()); err != nil {
 			return err
@@ -527,13 +649,13 @@ func (r *pollRun) commitBlob(ctx context.Context, j job, sp *spool, gone error) 
 		return err
 	}
 	if _, err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("cannot store content %s for tenant %s: %w", j.item.id, t.cfg.Name, err)
+		return fmt.Errorf("cannot store content for tenant %s: %w", t.cfg.Name, err)
 	}
 	committed = true
 	if moved {
-		r.tr.done(j.page, &cur)
+		r.tr.done(pages, &cur)
 	} else {
-		r.tr.done(j.page, nil)
+		r.tr.done(pages, nil)
 	}
 	c.mu.Lock()
 	s.status.apply(d)
@@ -545,7 +667,8 @@ func (r *pollRun) commitBlob(ctx context.Context, j job, sp *spool, gone error) 
 	c.opts.Metrics.committed(t.cfg.Name, s.ct, int(d.blobs), d)
 	for _, g := range gaps {
 		c.opts.Metrics.gap(g.Tenant, g.ContentType, g.Kind)
-		c.log.Warn("gap: content gone", "tenant", t.cfg.Name, "content_type", s.ct, "content_id", j.item.id, "err", gone)
+		c.log.Warn("gap: content not collected", "tenant", t.cfg.Name, "content_type", s.ct, "kind", g.Kind,
+			"content_id", g.ContentID, "err", g.Detail)
 	}
 	c.addGaps(gaps)
 	r.mu.Lock()

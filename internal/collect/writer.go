@@ -102,12 +102,35 @@ func saveGap(ctx context.Context, tx *store.Tx, g Gap) error {
 	return nil
 }
 
-// saveFetched marks a blob as done in tx.
-func saveFetched(ctx context.Context, tx *store.Tx, tenantID, ct, id string, created time.Time, status string, records, stored int, now time.Time) error {
-	err := tx.Exec(ctx, `INSERT INTO FetchedContent VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-		tenantID, ct, id, nullTime(created), status, records, stored, now.UTC())
-	if err != nil {
-		return fmt.Errorf("cannot record content %s: %w", id, err)
+// fetchedRow is one FetchedContent row. Status is "fetched", "gone"
+// (AF20050/AF20051) or "incomplete" (its array ended early); the last two
+// have a CollectorGap row.
+type fetchedRow struct {
+	id              string
+	created         time.Time
+	status          string
+	records, stored int
+}
+
+// saveFetched marks blobs as done in tx, in one statement.
+func saveFetched(ctx context.Context, tx *store.Tx, tenantID, ct string, rows []fetchedRow, now time.Time) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO FetchedContent VALUES `)
+	args := make([]any, 0, 8*len(rows))
+	for i, r := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+		args = append(args, tenantID, ct, r.id, nullTime(r.created), r.status, r.records, r.stored, now.UTC())
+	}
+	q.WriteString(` ON CONFLICT DO NOTHING`)
+	if err := tx.Exec(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("cannot record fetched content: %w", err)
 	}
 	return nil
 }

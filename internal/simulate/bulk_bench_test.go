@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// BenchmarkBulk measures the bulk generator; run with -benchtime=1000000x
-// for the million-record figure.
+// BenchmarkBulk measures the bulk generator. The million-record figure:
+// go test -run X -bench Bulk -benchtime 1000000x ./internal/simulate
 func BenchmarkBulk(b *testing.B) {
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	var bytes int64

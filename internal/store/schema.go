@@ -123,7 +123,7 @@ var migrations = []string{
 		WindowEnd TIMESTAMP,
 		Detail VARCHAR
 	)`,
-	// 8: the Graph audit search backfill (internal/backfill): every interval
+	// 9: the Graph audit search backfill (internal/backfill): every interval
 	// finished (done), found over the record cap and halved (split), or
 	// stored although still capped at the smallest split (capped: a gap),
 	// so a re-run skips what is done. Rows are written in the transaction
