@@ -11,6 +11,21 @@ import (
 type SimulationStats struct {
 	Blobs, LateBlobs, Records int
 	First, Last               time.Time // contentCreated of the first and last blob
+
+	// copilotVisible is when each Copilot record's first blob becomes visible.
+	copilotVisible map[string]time.Time
+}
+
+// CopilotVisibleBy counts the distinct Copilot records whose first blob is
+// visible at t: what a correct collector holds after collecting at t.
+func (st SimulationStats) CopilotVisibleBy(t time.Time) int {
+	n := 0
+	for _, v := range st.copilotVisible {
+		if !v.After(t) {
+			n++
+		}
+	}
+	return n
 }
 
 // PublishSimulation serves a simulated tenant's records as Audit.General
@@ -22,8 +37,9 @@ func (s *Server) PublishSimulation(tenantID string, sim *simulate.Sim, slot time
 	if slot <= 0 {
 		slot = 15 * time.Minute
 	}
-	var st SimulationStats
+	st := SimulationStats{copilotVisible: map[string]time.Time{}}
 	var cur [][]byte
+	var curIDs []string
 	var all [][]byte
 	var curSlot time.Time
 	flush := func() {
@@ -37,6 +53,12 @@ func (s *Server) PublishSimulation(tenantID string, sim *simulate.Sim, slot time
 			st.LateBlobs++
 		}
 		s.Publish(tenantID, "Audit.General", cur, created, visible)
+		for _, id := range curIDs {
+			if v, ok := st.copilotVisible[id]; !ok || visible.Before(v) {
+				st.copilotVisible[id] = visible
+			}
+		}
+		curIDs = nil
 		if st.Blobs == 0 {
 			st.First = created
 		}
@@ -51,6 +73,9 @@ func (s *Server) PublishSimulation(tenantID string, sim *simulate.Sim, slot time
 			curSlot = at
 		}
 		cur = append(cur, ev.Record)
+		if ev.Copilot {
+			curIDs = append(curIDs, ev.ID)
+		}
 		if !ev.Duplicate {
 			all = append(all, ev.Record)
 		}

@@ -24,6 +24,13 @@ func TestPublishSimulation(t *testing.T) {
 	if st.Records != truth.Records || st.Blobs == 0 || st.LateBlobs != st.Blobs/20 {
 		t.Errorf("stats %+v, truth records %d", st, truth.Records)
 	}
+	// Collected after everything is visible, the distinct Copilot records are the truth's.
+	if got := st.CopilotVisibleBy(start.AddDate(1, 0, 0)); got != truth.DistinctCopilotIDs {
+		t.Errorf("visible copilot ids %d, truth %d", got, truth.DistinctCopilotIDs)
+	}
+	if st.CopilotVisibleBy(start) != 0 {
+		t.Error("records visible before the simulated day began")
+	}
 	// Every blob is created at a slot boundary, after its records became available.
 	if st.First.Sub(start) < 15*time.Minute || st.First.Truncate(15*time.Minute) != st.First {
 		t.Errorf("first blob created %v", st.First)
