@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,6 +73,7 @@ func BenchmarkCollect(b *testing.B) {
 // below the blob's size (and does not grow with it).
 func BenchmarkBigBlob(b *testing.B) {
 	mb := envInt("AIWATCH_BIG_BLOB_MB", 50)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(128 << 20)) // as the CLI
 	created := t0.Add(-2 * time.Hour)
 	rec := len(genRecord(0, 0, created))
 	n := mb << 20 / (rec + 1)

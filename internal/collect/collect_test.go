@@ -104,7 +104,7 @@ func (h *harness) tenant(name, id, client, env string) config.Tenant {
 
 func (h *harness) openStore() {
 	h.t.Helper()
-	st, err := store.Open(context.Background(), h.dir, store.Options{MemoryLimit: "256MB"})
+	st, err := store.Open(context.Background(), h.dir, store.Options{MemoryLimit: "96MB"}) // as the CLI
 	if err != nil {
 		h.t.Fatal(err)
 	}
