@@ -24,23 +24,6 @@ const (
 	bfSecret   = "cli-backfill-secret-value"
 )
 
-// runEnv runs the binary with exactly the given environment.
-func runEnv(t *testing.T, env []string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("cannot run aiwatch %v: %v", args, err)
-	}
-	return out.String(), errb.String(), code
-}
-
 func backfillIDs(t *testing.T, dir string) []string {
 	t.Helper()
 	st, err := store.Open(context.Background(), dir, store.Options{ReadOnly: true})

@@ -263,21 +263,7 @@ func (c *Collector) sleep(ctx context.Context, d time.Duration) error {
 	if c.opts.Sleep != nil {
 		return c.opts.Sleep(ctx, d)
 	}
-	return sleepCtx(ctx, d)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return o365.Sleep(ctx, d)
 }
 
 // Result is what one poll of a tenant's content type did.
@@ -323,7 +309,7 @@ func (c *Collector) Run(ctx context.Context) {
 			defer wg.Done()
 			for {
 				t.pollAll(ctx)
-				if sleepCtx(ctx, t.set.PollInterval.D()) != nil {
+				if o365.Sleep(ctx, t.set.PollInterval.D()) != nil {
 					return
 				}
 			}

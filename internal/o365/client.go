@@ -73,7 +73,7 @@ func (c *Client) req() *requester {
 	}
 	sleep := c.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = Sleep
 	}
 	httpc := c.HTTP
 	if httpc == nil {

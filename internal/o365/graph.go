@@ -118,7 +118,7 @@ func (g *Graph) WaitQuery(ctx context.Context, id string, poll time.Duration) (A
 	}
 	sleep := g.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = Sleep
 	}
 	for {
 		q, err := g.GetQuery(ctx, id)
