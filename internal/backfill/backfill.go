@@ -490,14 +490,7 @@ func (r *run) sleep(ctx context.Context, d time.Duration) error {
 	if s := r.j.Graph.Sleep; s != nil {
 		return s(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return o365.Sleep(ctx, d)
 }
 
 // trackedBody remembers whether the response body failed or was empty.

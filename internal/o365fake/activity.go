@@ -2,9 +2,9 @@ package o365fake
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
+	"github.com/aiwatch/aiwatch/internal/o365"
 	"io"
 	"net/http"
 	"net/url"
@@ -486,7 +486,7 @@ func (s *Server) writeBlob(c *call, b *blob, slow time.Duration, cut bool) {
 	rc := http.NewResponseController(c.w)
 	if slow > 0 {
 		_ = rc.Flush()
-		if sleepCtx(c.r.Context(), slow) != nil {
+		if o365.Sleep(c.r.Context(), slow) != nil {
 			return
 		}
 	}
@@ -549,15 +549,4 @@ func (b *blob) generatedSize() int64 {
 		b.genSize = size
 	})
 	return b.genSize
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
