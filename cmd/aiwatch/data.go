@@ -40,13 +40,7 @@ func storeOptions() store.Options {
 }
 
 func openStore(ctx context.Context, readOnly bool) (*store.Store, error) {
-	opts := storeOptions()
-	opts.ReadOnly = readOnly
-	st, err := store.Open(ctx, dataDir(), opts)
-	if errors.Is(err, store.ErrLocked) {
-		return nil, fmt.Errorf("%w; stop it or wait for it to finish (data directory %s)", err, dataDir())
-	}
-	return st, err
+	return openStoreAt(ctx, dataDir(), readOnly)
 }
 
 // dataDirOr resolves the data directory of a command that read a config

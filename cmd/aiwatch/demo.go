@@ -43,6 +43,9 @@ record arrived exactly once, and prints what was collected.`,
 			if days < 1 || days > 6 {
 				return fmt.Errorf("--days %d: use 1 to 6 (the Management API keeps 7 days)", days)
 			}
+			if err := checkSimFlags(tenants, users); err != nil {
+				return err
+			}
 			dir := defaultDemoDir
 			if dataDirFlag != "" {
 				dir = dataDirFlag
@@ -64,8 +67,8 @@ record arrived exactly once, and prints what was collected.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "Simulated %d tenant(s), %d people each, %s to today, served by a fake Management API at %s\n",
-				tenants, users, start.Format("2006-01-02"), base)
+			fmt.Fprintf(out, "Simulated %d tenant(s), %d people each, %s to %s, served by a fake Management API at %s\n",
+				tenants, users, start.Format("2006-01-02"), start.AddDate(0, 0, days-1).Format("2006-01-02"), base)
 
 			cfg := config.Default()
 			cfg.DataDir = dir

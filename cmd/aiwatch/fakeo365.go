@@ -43,6 +43,17 @@ func serveSimulatedTenants(srv *o365fake.Server, n int, seed int64, users, days 
 	return out, nil
 }
 
+// checkSimFlags validates the simulated tenants' flags.
+func checkSimFlags(tenants, users int) error {
+	if tenants < 1 || tenants > 50 {
+		return fmt.Errorf("--tenants %d: use 1 to 50", tenants)
+	}
+	if users < 10 || users > 200000 {
+		return fmt.Errorf("--users %d: use 10 to 200000", users)
+	}
+	return nil
+}
+
 // writeFakeConfig writes a collector config for the fake's tenants; the
 // secret is read from the environment variable AIWATCH_DEMO_SECRET.
 func writeFakeConfig(w io.Writer, baseURL, dataDir string, tenants []fakeTenant) {
@@ -69,6 +80,12 @@ does. It prints a config for 'aiwatch collect' and runs until interrupted.`,
   AIWATCH_DEMO_SECRET=demo-secret-not-real aiwatch collect --config fake.yaml --once`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if days < 1 || days > 6 {
+				return fmt.Errorf("--days %d: use 1 to 6 (the Management API keeps 7 days)", days)
+			}
+			if err := checkSimFlags(tenants, users); err != nil {
+				return err
+			}
 			srv := o365fake.New(o365fake.Options{})
 			base, err := srv.Start(listen)
 			if err != nil {

@@ -48,12 +48,12 @@ their location and reason. The format is detected from the first bytes;
 			}
 			defer st.Close()
 			reg := audit.NewRegistry(num)
-			began := time.Now().UTC().Add(-time.Second)
+			var sample quarantineSample
 			showBar := !quiet && term.IsTerminal(int(os.Stderr.Fd()))
 			var total ingest.Summary
 			failed := 0
 			for _, path := range args {
-				sum, err := importOne(cmd, st, path, f, ingest.Options{Registry: reg, BatchSize: batchSize, Writers: writers}, showBar)
+				sum, err := importOne(cmd, st, path, f, ingest.Options{Registry: reg, BatchSize: batchSize, Writers: writers, OnQuarantine: sample.add}, showBar)
 				total.Add(sum)
 				if err != nil {
 					failed++
@@ -66,7 +66,7 @@ their location and reason. The format is detected from the first bytes;
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s): %s\n", len(args)-failed, total)
 			if total.Quarantined > 0 {
-				showQuarantine(cmd, st, began, total.Quarantined)
+				sample.show(cmd, total.Quarantined)
 			}
 			if failed > 0 {
 				return &exitError{code: 1, msg: fmt.Sprintf("%d of %d file(s) could not be read completely", failed, len(args))}
@@ -108,7 +108,7 @@ func importOne(cmd *cobra.Command, st *store.Store, path string, f reader.Format
 	} else {
 		fh, err := os.Open(path)
 		if err != nil {
-			return ingest.Summary{}, fmt.Errorf("cannot open %s: %w", path, err)
+			return ingest.Summary{}, fmt.Errorf("cannot open input: %w", err)
 		}
 		defer fh.Close()
 		if fi, err := fh.Stat(); err == nil {
@@ -155,28 +155,29 @@ func importOne(cmd *cobra.Command, st *store.Store, path string, f reader.Format
 	return sum, err
 }
 
-// showQuarantine names the first units this run quarantined, with where and why.
-func showQuarantine(cmd *cobra.Command, st *store.Store, since time.Time, n int) {
-	rs, err := st.Conn().QueryContext(cmd.Context(), `SELECT SourceName, SourceLocation, coalesce(RecordId, ''), Reason
-		FROM Quarantine WHERE IngestionTime >= $1 ORDER BY IngestionTime, SourceName, SourceLocation LIMIT 5`, since)
-	if err != nil {
-		return
+// quarantineSample keeps the first units quarantined, to name them.
+type quarantineSample struct {
+	rows []store.QuarantineRow
+}
+
+func (q *quarantineSample) add(r store.QuarantineRow) {
+	if len(q.rows) < 5 {
+		q.rows = append(q.rows, r)
 	}
-	defer rs.Close()
+}
+
+// show names the first units this run quarantined, with where and why.
+func (q *quarantineSample) show(cmd *cobra.Command, n int) {
 	w := cmd.ErrOrStderr()
 	fmt.Fprintf(w, "quarantined %d unit(s):\n", n)
-	shown := 0
-	for rs.Next() {
-		var src, loc, id, reason string
-		if rs.Scan(&src, &loc, &id, &reason) == nil {
-			if id != "" {
-				id = " (Id " + id + ")"
-			}
-			fmt.Fprintf(w, "  %s %s%s: %s\n", src, loc, id, reason)
-			shown++
+	for _, r := range q.rows {
+		id := ""
+		if r.RecordID != "" {
+			id = " (Id " + r.RecordID + ")"
 		}
+		fmt.Fprintf(w, "  %s %s%s: %s\n", r.Source, r.Loc, id, r.Reason)
 	}
-	if n > shown {
+	if n > len(q.rows) {
 		fmt.Fprintf(w, "  … all of them: aiwatch sql \"SELECT SourceName, SourceLocation, RecordId, Reason FROM Quarantine\"\n")
 	}
 }

@@ -139,9 +139,11 @@ func TestImportStdinAndGzip(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "read 9, stored 0, duplicates 8,") {
 		t.Errorf("gzip import exit %d: %s", code, stdout)
 	}
-	// A forced wrong format quarantines what it cannot read and says where and why.
+	// A forced wrong format quarantines what it cannot read, says where and why,
+	// and fails: the rest of the file was not read.
 	_, stderr, code := run(t, "import", "--data", data, "--format", "graph", fixtureDir+"purview-export.csv")
-	if code != 0 || !strings.Contains(stderr, "purview-export.csv entry 1") || !strings.Contains(stderr, "not a Graph records page") {
+	if code != 1 || !strings.Contains(stderr, "purview-export.csv entry 1") || !strings.Contains(stderr, "not a Graph records page") ||
+		!strings.Contains(stderr, "the rest of the input was not read") {
 		t.Errorf("forced wrong format: exit %d %s", code, stderr)
 	}
 }

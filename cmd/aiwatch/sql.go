@@ -14,9 +14,12 @@ func newSQLCmd() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "sql 'SELECT …'",
-		Short: "Run a read-only SQL query on the store (power-user escape hatch)",
-		Long: `Runs one SQL statement on the data directory's DuckDB database, read-only.
-Tables: CopilotActivity, Quarantine, RecordConflict, SourceCursor.`,
+		Short: "Run one read-only SQL SELECT on the store (power-user escape hatch)",
+		Long: `Runs one SELECT statement on the data directory's DuckDB database. The
+database is opened read-only and without file or network access; other
+statements are refused. Tables: CopilotActivity (a view), Quarantine,
+RecordConflict, SourceCursor, FetchedContent, CollectorState, CollectorGap,
+BackfillInterval.`,
 		Example: `  aiwatch sql "SELECT RecordType, count(*) FROM CopilotActivity GROUP BY ALL"
   aiwatch sql --format json "SELECT RecordId, LLMEventData FROM CopilotActivity LIMIT 2"`,
 		Args: cobra.ExactArgs(1),
@@ -29,7 +32,7 @@ Tables: CopilotActivity, Quarantine, RecordConflict, SourceCursor.`,
 				return err
 			}
 			defer st.Close()
-			rs, err := st.DB().QueryContext(cmd.Context(), args[0])
+			rs, err := st.Query(cmd.Context(), args[0])
 			if err != nil {
 				return fmt.Errorf("query failed: %w", err)
 			}

@@ -45,12 +45,22 @@ func newStatsCmd() *cobra.Command {
 			}
 			defer st.Close()
 			out := cmd.OutOrStdout()
+			// JSON is one object keyed by section; table and CSV print sections in turn.
+			if format == "json" {
+				fmt.Fprint(out, "{")
+			}
 			for i, q := range statsQueries {
-				if format == "table" {
+				switch format {
+				case "table":
 					if i > 0 {
 						fmt.Fprintln(out)
 					}
 					fmt.Fprintf(out, "== %s\n", q.title)
+				case "json":
+					if i > 0 {
+						fmt.Fprint(out, ",")
+					}
+					fmt.Fprintf(out, "\n%q: ", q.title)
 				}
 				rs, err := st.DB().QueryContext(cmd.Context(), q.sql)
 				if err != nil {
@@ -61,6 +71,9 @@ func newStatsCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+			}
+			if format == "json" {
+				fmt.Fprintln(out, "}")
 			}
 			return nil
 		},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -84,7 +85,7 @@ func runStatus(cmd *cobra.Command, cfgPath, format string) error {
 
 // statusFromCollector asks the process that holds the data directory.
 func statusFromCollector(cmd *cobra.Command, sc config.Server, dir, format string) error {
-	locked := fmt.Sprintf("the data directory %s is locked by a running aiwatch process (collect or serve)", dir)
+	locked := fmt.Sprintf("the data directory %s is locked by a running aiwatch process (such as collect)", dir)
 	if sc.Listen == "" {
 		return &exitError{code: 1, msg: locked + "; set server.listen in the config to read its status"}
 	}
@@ -96,6 +97,10 @@ func statusFromCollector(cmd *cobra.Command, sc config.Server, dir, format strin
 			msg += fmt.Sprintf(" (server token: %v)", terr)
 		}
 		return &exitError{code: 1, msg: msg}
+	}
+	// Another collector may answer on that address: it must be ours.
+	if rep.DataDir != "" && !sameDir(rep.DataDir, dir) {
+		return &exitError{code: 1, msg: fmt.Sprintf("%s, but the collector answering at %s stores into %s, not %s", locked, sc.Listen, rep.DataDir, dir)}
 	}
 	if format == "table" {
 		fmt.Fprintf(cmd.OutOrStdout(), "%s; live status from it at %s:\n", locked, sc.Listen)
@@ -171,4 +176,11 @@ func statusLine(s string, n int) string {
 		s = s[:n] + "…"
 	}
 	return s
+}
+
+// sameDir compares two directory paths after making them absolute.
+func sameDir(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && filepath.Clean(aa) == filepath.Clean(bb)
 }

@@ -243,6 +243,13 @@ func TestRegistry(t *testing.T) {
 	if r.Name(384) != "" || !r.IsAI(390, "") {
 		t.Error("371 numbering must not know 384 and must treat 390 as AI")
 	}
+	// The other numbering's numbers stay AI records (fixtures README: the AI
+	// set is 371/373, 383/384/389/390), just without a name.
+	for _, num := range []int{371, 373, 383, 384, 389, 390} {
+		if !r.IsAI(num, "") || !NewRegistry(Numbering373).IsAI(num, "") {
+			t.Errorf("%d is not in the AI set", num)
+		}
+	}
 	r2 := NewRegistry(Numbering373)
 	if r2.Name(384) != "CopilotAgentManagement" || r2.Name(390) != "" || r2.Name(373) != "OutlookCopilotAutomation" {
 		t.Error("373 numbering wrong")

@@ -103,6 +103,13 @@ func NewRegistry(n Numbering) *Registry {
 	for _, name := range aiNamesWithoutNumber {
 		r.aiName[strings.ToLower(name)] = true
 	}
+	// Whichever numbering names them, all six disputed numbers are AI
+	// record types: a record is never skipped for the numbering chosen.
+	for _, m := range disputed {
+		for num := range m {
+			r.ai[num] = true
+		}
+	}
 	return r
 }
 

@@ -338,7 +338,7 @@ func (t *tenant) pollAll(ctx context.Context) []Result {
 // Report returns the live status of every tenant and content type.
 func (c *Collector) Report() Report {
 	now := c.opts.Now().UTC()
-	rep := Report{GeneratedAt: now, Source: "collector", Tenants: []Status{}, Gaps: []Gap{}}
+	rep := Report{GeneratedAt: now, Source: "collector", DataDir: c.opts.Store.Dir(), Tenants: []Status{}, Gaps: []Gap{}}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, t := range c.tenants {

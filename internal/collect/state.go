@@ -58,7 +58,8 @@ type Gap struct {
 // and the most recent gaps.
 type Report struct {
 	GeneratedAt time.Time `json:"generated_at"`
-	Source      string    `json:"source"` // "collector" (live) or "database"
+	Source      string    `json:"source"`             // "collector" (live) or "database"
+	DataDir     string    `json:"data_dir,omitempty"` // where the collector stores, so a reader can tell it asked the right one
 	Tenants     []Status  `json:"tenants"`
 	Gaps        []Gap     `json:"gaps"`
 }

@@ -26,7 +26,18 @@ type Options struct {
 	SourceSystem string // default "Import"
 	// OnCommit is called after each committed transaction (progress, metrics).
 	OnCommit func(Summary)
+	// OnQuarantine is called, in input order, for every unit quarantined.
+	OnQuarantine func(store.QuarantineRow)
 }
+
+// MaxRecordBytes is the largest record stored. Real records are kilobytes
+// (hundreds of accessed resources stay under a megabyte); a larger unit is
+// quarantined with its first MaxQuarantineBytes, so one absurd line can't
+// exhaust the store's memory and stop the rest of the file.
+const (
+	MaxRecordBytes     = 16 << 20
+	MaxQuarantineBytes = 1 << 20
+)
 
 func (o *Options) defaults() {
 	if o.BatchSize <= 0 {
@@ -267,6 +278,11 @@ func stream(ctx context.Context, source string, rd reader.Reader, opts Options, 
 				break
 			}
 			c.units = append(c.units, u)
+			if u.Stop {
+				// The unit is quarantined; the rest of the input was never read.
+				readErr = fmt.Errorf("%s: reading stopped, the rest of the input was not read (is --format right?)", u.Loc)
+				break
+			}
 			if len(c.units) == chunkSize {
 				select {
 				case todo <- c:
@@ -321,6 +337,11 @@ func stream(ctx context.Context, source string, rd reader.Reader, opts Options, 
 			skipped += c.skip
 			rows = append(rows, c.rows...)
 			quar = append(quar, c.quar...)
+			if opts.OnQuarantine != nil {
+				for _, q := range c.quar {
+					opts.OnQuarantine(q)
+				}
+			}
 			if len(rows)+len(quar) >= opts.CheckSize {
 				if err := sink(rows, quar); err != nil {
 					return read, skipped, err
@@ -346,6 +367,16 @@ func stream(ctx context.Context, source string, rd reader.Reader, opts Options, 
 
 func normalize(n *audit.Normalizer, source string, c *chunk) {
 	for _, u := range c.units {
+		if len(u.Raw) > MaxRecordBytes || len(u.Record) > MaxRecordBytes {
+			raw := u.Raw
+			if len(raw) > MaxQuarantineBytes {
+				raw = raw[:MaxQuarantineBytes:MaxQuarantineBytes]
+			}
+			c.quar = append(c.quar, store.QuarantineRow{Source: source, Loc: u.Loc, RecordID: u.HintID, Raw: raw,
+				Reason: fmt.Sprintf("record is %.1f MiB, larger than the %d MiB aiwatch stores; the first %d MiB are kept here",
+					float64(max(len(u.Raw), len(u.Record)))/(1<<20), MaxRecordBytes>>20, MaxQuarantineBytes>>20)})
+			continue
+		}
 		if u.Err != "" {
 			c.quar = append(c.quar, store.QuarantineRow{Source: source, Loc: u.Loc, RecordID: u.HintID, Reason: u.Err, Raw: u.Raw})
 			continue

@@ -178,3 +178,28 @@ func TestFixtureColumns(t *testing.T) {
 		t.Error("raw record lost its original bytes")
 	}
 }
+
+// A record too big to store is quarantined (cut short) and the rest lands.
+func TestOversizedRecordQuarantined(t *testing.T) {
+	st := openStore(t)
+	huge := `{"Id":"huge","CreationTime":"2026-03-01T00:00:00","RecordType":261,"Workload":"Copilot","Pad":"` + strings.Repeat("x", MaxRecordBytes) + `"}`
+	small := `{"Id":"small","CreationTime":"2026-03-01T00:00:00","RecordType":261,"Workload":"Copilot"}`
+	rd, err := reader.Open(strings.NewReader(small+"\n"+huge+"\n"+small+"\n"), reader.FormatJSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	sum, err := Import(context.Background(), st, "big.jsonl", rd, Options{OnQuarantine: func(q store.QuarantineRow) { seen = append(seen, q.Loc) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Summary{Read: 3, Stored: 1, Duplicates: 1, Quarantined: 1}); sum != want {
+		t.Errorf("summary %+v, want %+v", sum, want)
+	}
+	if len(seen) != 1 || seen[0] != "line 2" {
+		t.Errorf("OnQuarantine saw %v", seen)
+	}
+	if n := scalar[int](t, st, `SELECT octet_length(RawText) FROM Quarantine WHERE SourceLocation = 'line 2' AND Reason LIKE 'record is 16.0 MiB, larger than the 16 MiB%'`); n != MaxQuarantineBytes {
+		t.Errorf("quarantined raw length %d", n)
+	}
+}

@@ -72,7 +72,7 @@ func (g *graphReader) Next() (Unit, error) {
 			}
 			g.n++
 			g.done = true
-			return Unit{Raw: w.takeGarbage(), Loc: g.loc(), Err: fmt.Sprintf("not a Graph records page: unexpected %s where '{' should start; reading stopped", describeByte(c))}, nil
+			return Unit{Raw: w.takeGarbage(), Loc: g.loc(), Err: fmt.Sprintf("not a Graph records page: unexpected %s where '{' should start; reading stopped", describeByte(c)), Stop: true}, nil
 		case graphInPage:
 			if err := g.pageKey(c); err != nil {
 				g.done = true
@@ -98,7 +98,7 @@ func (g *graphReader) Next() (Unit, error) {
 				return Unit{Raw: raw, Loc: g.loc(), Err: errTruncated}, nil
 			case valueGarbage:
 				g.done = true
-				return Unit{Raw: raw, Loc: g.loc(), Err: fmt.Sprintf("not JSON: unexpected %s where an entry should start; reading stopped", describeByte(c))}, nil
+				return Unit{Raw: raw, Loc: g.loc(), Err: fmt.Sprintf("not JSON: unexpected %s where an entry should start; reading stopped", describeByte(c)), Stop: true}, nil
 			default:
 				g.done = true
 				return Unit{}, fmt.Errorf("%s: cannot read input: %w", g.loc(), w.failure())

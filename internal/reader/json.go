@@ -123,7 +123,7 @@ func (j *jsonReader) Next() (Unit, error) {
 			return Unit{Raw: raw, Loc: loc, Err: errTruncated}, nil
 		case valueGarbage:
 			j.done = true
-			return Unit{Raw: raw, Loc: loc, Err: fmt.Sprintf("not JSON: unexpected %s where an element should start; reading stopped", describeByte(c))}, nil
+			return Unit{Raw: raw, Loc: loc, Err: fmt.Sprintf("not JSON: unexpected %s where an element should start; reading stopped", describeByte(c)), Stop: true}, nil
 		default:
 			j.done = true
 			return Unit{}, fmt.Errorf("%s: cannot read input: %w", loc, w.failure())

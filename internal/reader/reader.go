@@ -69,6 +69,9 @@ type Unit struct {
 	Loc    string // where, for humans: "line 12" (JSONL, 1-based physical line), "element 3" (JSON array / concatenated objects, 1-based), "entry 2" (Graph value array, 1-based), "row 5" (CSV data row, 1-based, header excluded; the #TYPE line and header never count)
 	HintID string // the record Id when the container states it (CSV RecordId or Identity column; Graph entry "id"), else ""
 	Err    string // non-empty when the reader itself knows this unit cannot be a record (e.g. a CSV row without an AuditData field, a Graph entry without auditData, a JSON array element cut off by end of input); Raw still holds what was read
+	// Stop says the reader gave up after this unit: what follows it in the
+	// input was not read (garbage where a record should start).
+	Stop bool
 }
 
 // Reader yields the units of one input.

@@ -15,6 +15,10 @@ import (
 	"unicode/utf8"
 )
 
+// DynamicColumns are columns that hold JSON text (KQL's dynamic) without
+// DuckDB's JSON type; JSON output embeds them as JSON.
+var DynamicColumns = map[string]bool{"LLMEventData": true}
+
 // Formats lists the accepted --format values.
 var Formats = []string{"table", "json", "csv"}
 
@@ -38,7 +42,7 @@ func Rows(w io.Writer, format string, rs *sql.Rows) (int, error) {
 	isJSON := make([]bool, len(cols))
 	if types, err := rs.ColumnTypes(); err == nil {
 		for i, t := range types {
-			isJSON[i] = strings.EqualFold(t.DatabaseTypeName(), "JSON")
+			isJSON[i] = strings.EqualFold(t.DatabaseTypeName(), "JSON") || DynamicColumns[t.Name()]
 		}
 	}
 	vals := make([]any, len(cols))

@@ -131,7 +131,7 @@ func (p *planner) session(u *user, host int, t time.Time) *session {
 // are merged into the hourly stream by event time.
 func (s *Sim) planScenarios(g *gen) *scenarioPlan {
 	t := s.tenant
-	p := &planner{s: s, g: g, r: rand.New(rand.NewPCG(uint64(s.cfg.Seed), streamScenarios)),
+	p := &planner{s: s, g: g, r: rand.New(rand.NewPCG(uint64(s.cfg.Seed), streamScenarios^uint64(s.absHour(0)))),
 		plan: &scenarioPlan{reserved: map[*user][]time.Time{}}}
 	r := p.r
 	g.out = g.out[:0]

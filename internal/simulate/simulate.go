@@ -232,7 +232,7 @@ func (s *Sim) Run(emit func(Event) error) error {
 	for h := 0; h < hours; h++ {
 		hs := s.cfg.Start.Add(time.Duration(h) * time.Hour)
 		he := hs.Add(time.Hour)
-		r := hourRand(s.cfg.Seed, streamHour, h)
+		r := hourRand(s.cfg.Seed, streamHour, s.absHour(h))
 		g.out = g.out[:0]
 		base.hour(r, hs, plan)
 		if plan != nil {
@@ -241,9 +241,9 @@ func (s *Sim) Run(emit func(Event) error) error {
 				plan.events = plan.events[1:]
 			}
 		}
-		push(hourRand(s.cfg.Seed, streamQuirks, h), g.out)
+		push(hourRand(s.cfg.Seed, streamQuirks, s.absHour(h)), g.out)
 		if s.cfg.NoiseRecords {
-			rn := hourRand(s.cfg.Seed, streamNoise, h)
+			rn := hourRand(s.cfg.Seed, streamNoise, s.absHour(h))
 			g.out = g.out[:0]
 			for _, u := range t.humans {
 				for k := poisson(rn, u.noiseRate*activity(u, hs)); k > 0; k-- {
@@ -280,3 +280,8 @@ const labelBudgetPerHour = 25
 
 // Truth returns the ground truth of the last Run.
 func (s *Sim) Truth() Truth { return s.truth }
+
+// absHour numbers simulated hours from the Unix epoch, so two periods of
+// one seed draw the same records for the hours they share and different
+// ones elsewhere (record Ids never repeat across periods).
+func (s *Sim) absHour(h int) int { return int(s.cfg.Start.Unix()/3600) + h }

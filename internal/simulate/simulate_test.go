@@ -840,3 +840,27 @@ func TestIPCountry(t *testing.T) {
 		}
 	}
 }
+
+// Two periods of one seed never share a record Id, so simulated weeks can be
+// imported one after another.
+func TestPeriodsDoNotShareIDs(t *testing.T) {
+	ids := func(start time.Time) map[string]bool {
+		s, err := New(Config{Seed: 1, Users: 30, Start: start, Days: 1, Scenarios: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		s.Run(func(ev Event) error { out[ev.ID] = true; return nil })
+		return out
+	}
+	a := ids(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+	b := ids(time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC))
+	if len(a) == 0 || len(b) == 0 {
+		t.Fatal("no records")
+	}
+	for id := range a {
+		if b[id] {
+			t.Fatalf("id %s in both periods", id)
+		}
+	}
+}

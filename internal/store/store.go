@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -82,11 +83,26 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		attach += ", READ_ONLY"
 	}
 	attach += ")"
+	var attached sync.Once
+	var attachErr error
 	connector, err := duckdb.NewConnector(dsn, func(ex driver.ExecerContext) error {
-		if _, err := ex.ExecContext(context.Background(), attach, nil); err != nil {
-			return err
+		bg := context.Background()
+		// The instance is shared by all connections: attach once.
+		attached.Do(func() {
+			if _, attachErr = ex.ExecContext(bg, attach, nil); attachErr != nil {
+				return
+			}
+			if opts.ReadOnly {
+				// A reader (sql, stats, status, query) runs user SQL: no
+				// files, no network, no attaching other databases, and no
+				// setting can turn that back on.
+				_, attachErr = ex.ExecContext(bg, "SET enable_external_access = false; SET lock_configuration = true", nil)
+			}
+		})
+		if attachErr != nil {
+			return attachErr
 		}
-		_, err := ex.ExecContext(context.Background(), "USE "+catalog, nil)
+		_, err := ex.ExecContext(bg, "USE "+catalog, nil)
 		return err
 	})
 	if err != nil {
