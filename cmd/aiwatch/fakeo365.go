@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -41,6 +42,14 @@ func serveSimulatedTenants(srv *o365fake.Server, n int, seed int64, users, days 
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // checkSimFlags validates the simulated tenants' flags.
@@ -85,6 +94,10 @@ does. It prints a config for 'aiwatch collect' and runs until interrupted.`,
 			}
 			if err := checkSimFlags(tenants, users); err != nil {
 				return err
+			}
+			// The fake hands out tokens to anyone who asks: keep it on loopback.
+			if host, _, err := net.SplitHostPort(listen); err != nil || !isLoopback(host) {
+				return fmt.Errorf("--listen %q: the fake API serves loopback only (127.0.0.1:PORT or [::1]:PORT)", listen)
 			}
 			srv := o365fake.New(o365fake.Options{})
 			base, err := srv.Start(listen)
