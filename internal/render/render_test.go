@@ -1,0 +1,41 @@
+package render
+
+import (
+	"bytes"
+	"database/sql"
+	"testing"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+)
+
+func TestFormats(t *testing.T) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := `SELECT 'a&b' AS s, '{"x":[1,2]}' AS LLMEventData, TIMESTAMP '2026-03-02 08:03:11' AS t, 7 AS n, NULL AS z`
+	want := map[string]string{
+		"json":  "[\n{\"s\":\"a&b\",\"LLMEventData\":{\"x\":[1,2]},\"t\":\"2026-03-02T08:03:11Z\",\"n\":7,\"z\":null}\n]\n",
+		"csv":   "s,LLMEventData,t,n,z\na&b,\"{\"\"x\"\":[1,2]}\",2026-03-02T08:03:11Z,7,\n",
+		"table": "s    LLMEventData  t                     n  z\na&b  {\"x\":[1,2]}   2026-03-02T08:03:11Z  7  \n",
+	}
+	for _, f := range Formats {
+		rs, err := db.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		n, err := Rows(&b, f, rs)
+		rs.Close()
+		if err != nil || n != 1 {
+			t.Fatalf("%s: %d rows, %v", f, n, err)
+		}
+		if b.String() != want[f] {
+			t.Errorf("%s:\n%q\nwant\n%q", f, b.String(), want[f])
+		}
+	}
+	if CheckFormat("xml") == nil {
+		t.Error("xml accepted")
+	}
+}
