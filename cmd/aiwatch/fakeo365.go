@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -52,6 +53,27 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// publishBigBlob serves one blob of about mb megabytes of realistic records.
+func publishBigBlob(srv *o365fake.Server, tenantID string, mb int, start time.Time) (int, error) {
+	var recs [][]byte
+	size := 0
+	stop := errors.New("enough")
+	err := simulate.Bulk(99, 1<<30, start, func(ev simulate.Event) error {
+		if size >= mb<<20 {
+			return stop
+		}
+		recs = append(recs, ev.Record)
+		size += len(ev.Record) + 1
+		return nil
+	})
+	if err != nil && !errors.Is(err, stop) {
+		return 0, err
+	}
+	created := start.Add(36 * time.Hour)
+	srv.Publish(tenantID, "Audit.General", recs, created, created)
+	return len(recs), nil
+}
+
 // checkSimFlags validates the simulated tenants' flags.
 func checkSimFlags(tenants, users int) error {
 	if tenants < 1 || tenants > 50 {
@@ -77,7 +99,7 @@ func writeFakeConfig(w io.Writer, baseURL, dataDir string, tenants []fakeTenant)
 func newFakeO365Cmd() *cobra.Command {
 	var listen string
 	var seed int64
-	var tenants, users, days int
+	var tenants, users, days, bigBlobMB int
 	cmd := &cobra.Command{
 		Use:   "fake-o365",
 		Short: "Serve a simulated tenant through a fake Management Activity API and Graph audit API (for demos and tests)",
@@ -110,6 +132,13 @@ does. It prints a config for 'aiwatch collect' and runs until interrupted.`,
 			if err != nil {
 				return err
 			}
+			if bigBlobMB > 0 {
+				n, err := publishBigBlob(srv, ts[0].ID, bigBlobMB, start)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "tenant %s: one more blob of %d MB with %d records\n", ts[0].Name, bigBlobMB, n)
+			}
 			for _, t := range ts {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tenant %s (%s): %d records in %d blobs (%d late), %d scenarios\n",
 					t.Name, t.ID, t.Stats.Records, t.Stats.Blobs, t.Stats.LateBlobs, len(t.Truth.Scenarios))
@@ -127,5 +156,7 @@ does. It prints a config for 'aiwatch collect' and runs until interrupted.`,
 	cmd.Flags().IntVar(&tenants, "tenants", 1, "number of simulated tenants")
 	cmd.Flags().IntVar(&users, "users", 300, "people per tenant")
 	cmd.Flags().IntVar(&days, "days", 3, "days of activity, ending today")
+	cmd.Flags().IntVar(&bigBlobMB, "big-blob-mb", 0, "also serve the first tenant one content blob of about this many MB (memory tests)")
+	cmd.Flags().MarkHidden("big-blob-mb")
 	return cmd
 }
