@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -42,7 +45,10 @@ their location and reason. The format is detected from the first bytes;
 			if err != nil {
 				return err
 			}
-			st, err := openStore(cmd.Context(), false)
+			// Ctrl-C stops reading; what was committed stays and a re-run completes the rest.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			st, err := openStore(ctx, false)
 			if err != nil {
 				return err
 			}
@@ -53,7 +59,10 @@ their location and reason. The format is detected from the first bytes;
 			var total ingest.Summary
 			failed := 0
 			for _, path := range args {
-				sum, err := importOne(cmd, st, path, f, ingest.Options{Registry: reg, BatchSize: batchSize, Writers: writers, OnQuarantine: sample.add}, showBar)
+				if ctx.Err() != nil {
+					break
+				}
+				sum, err := importOne(ctx, cmd, st, path, f, ingest.Options{Registry: reg, BatchSize: batchSize, Writers: writers, OnQuarantine: sample.add}, showBar)
 				total.Add(sum)
 				if err != nil {
 					failed++
@@ -63,6 +72,10 @@ their location and reason. The format is detected from the first bytes;
 				if len(args) > 1 {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", path, sum)
 				}
+			}
+			if ctx.Err() != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "interrupted: %s (stored counts what was committed)\n", total)
+				return &exitError{code: 130, msg: "interrupted; run the same command again to import the rest (what is stored comes back as duplicates)"}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s): %s\n", len(args)-failed, total)
 			if total.Quarantined > 0 {
@@ -100,7 +113,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func importOne(cmd *cobra.Command, st *store.Store, path string, f reader.Format, opts ingest.Options, showBar bool) (ingest.Summary, error) {
+func importOne(ctx context.Context, cmd *cobra.Command, st *store.Store, path string, f reader.Format, opts ingest.Options, showBar bool) (ingest.Summary, error) {
 	var in io.Reader
 	size := int64(-1)
 	if path == "-" {
@@ -147,7 +160,7 @@ func importOne(cmd *cobra.Command, st *store.Store, path string, f reader.Format
 			}
 		}()
 	}
-	sum, err := ingest.Import(cmd.Context(), st, path, rd, opts)
+	sum, err := ingest.Import(ctx, st, path, rd, opts)
 	if bar != nil {
 		close(stop)
 		bar.Finish()
