@@ -27,9 +27,7 @@ var migrations = []string{
 		LogVersion VARCHAR,
 		AgentName VARCHAR,
 		AgentId VARCHAR,
-		SourceSystem VARCHAR,
-		TenantId VARCHAR,
-		Type VARCHAR,
+		SourceSystem VARCHAR,               -- TenantId and Type are derived in the view
 		Operation VARCHAR,
 		RecordTypeNumber INTEGER,
 		IngestionTime TIMESTAMP NOT NULL,
@@ -48,7 +46,8 @@ var migrations = []string{
 		TimeGenerated, RecordId, RecordType, ActorName, ActorUserId, ActorUserType, OrganizationId,
 		SrcIpAddr, ClientRegion, Workload, Version, AppHost, AppIdentity,
 		coalesce(LLMEventData, decode(RawRecord[LLMEventDataOffset + 1 : LLMEventDataOffset + LLMEventDataLength])) AS LLMEventData,
-		AIModelName, AIModelVersion, LogVersion, AgentName, AgentId, SourceSystem, TenantId, Type,
+		AIModelName, AIModelVersion, LogVersion, AgentName, AgentId, SourceSystem,
+		OrganizationId AS TenantId, 'CopilotActivity' AS Type,
 		Operation, RecordTypeNumber, IngestionTime, SourceName, SourceLocation, ClientIP, ContentHash, RawRecord
 	FROM CopilotActivityData`,
 	`CREATE TABLE Quarantine (

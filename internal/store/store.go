@@ -386,7 +386,7 @@ func (tx *Tx) add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
 		if err := tx.app.AppendRow(r.TimeGenerated, r.RecordId, r.RecordType, r.ActorName,
 			r.ActorUserId, r.ActorUserType, r.OrganizationId, r.SrcIpAddr, r.ClientRegion, r.Workload,
 			r.Version, r.AppHost, r.AppIdentity, llm, off, length, r.AIModelName, r.AIModelVersion,
-			r.LogVersion, r.AgentName, r.AgentId, tx.system, r.OrganizationId, "CopilotActivity",
+			r.LogVersion, r.AgentName, r.AgentId, tx.system,
 			r.Operation, int32(r.RecordTypeNumber), tx.ingested, row.Source, row.Loc, r.ClientIP,
 			int64(r.ContentHash), r.Raw, hashes[i]); err != nil {
 			return fmt.Errorf("cannot store record %s (%s %s): %w", r.RecordId, row.Source, row.Loc, err)
