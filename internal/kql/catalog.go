@@ -1,0 +1,144 @@
+package kql
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Type is a KQL scalar type.
+type Type string
+
+const (
+	TString   Type = "string"
+	TLong     Type = "long"
+	TInt      Type = "int"
+	TReal     Type = "real"
+	TBool     Type = "bool"
+	TDatetime Type = "datetime"
+	TTimespan Type = "timespan"
+	TDynamic  Type = "dynamic"
+	TNull     Type = "null" // the type of a bare null literal, before it meets another type
+)
+
+var typeNames = map[string]Type{
+	"string": TString, "long": TLong, "int": TInt, "real": TReal, "double": TReal,
+	"bool": TBool, "boolean": TBool, "datetime": TDatetime, "date": TDatetime,
+	"timespan": TTimespan, "time": TTimespan, "dynamic": TDynamic,
+}
+
+// sqlType is the DuckDB type holding values of t. Dynamic values are DuckDB
+// JSON; timespans are INTERVALs.
+func (t Type) sqlType() string {
+	switch t {
+	case TString:
+		return "VARCHAR"
+	case TLong:
+		return "BIGINT"
+	case TInt:
+		return "INTEGER"
+	case TReal:
+		return "DOUBLE"
+	case TBool:
+		return "BOOLEAN"
+	case TDatetime:
+		return "TIMESTAMP"
+	case TTimespan:
+		return "INTERVAL"
+	}
+	return "JSON"
+}
+
+func (t Type) numeric() bool { return t == TLong || t == TInt || t == TReal }
+func (t Type) integer() bool { return t == TLong || t == TInt }
+
+// Column is a named, typed column of a table or a query result.
+type Column struct {
+	Name string
+	Type Type
+}
+
+// Table is a table schema known to the compiler. Name is also the DuckDB
+// table or view the rows come from.
+type Table struct {
+	Name    string
+	Columns []Column
+}
+
+// Catalog holds the tables a query may name.
+type Catalog struct {
+	tables map[string]*Table
+}
+
+// NewCatalog returns an empty catalogue.
+func NewCatalog() *Catalog { return &Catalog{tables: map[string]*Table{}} }
+
+// Register adds a table; names are case-sensitive as in KQL.
+func (c *Catalog) Register(t Table) error {
+	if t.Name == "" || len(t.Columns) == 0 {
+		return fmt.Errorf("cannot register table %q: a name and columns are needed", t.Name)
+	}
+	if _, ok := c.tables[t.Name]; ok {
+		return fmt.Errorf("cannot register table %q: already registered", t.Name)
+	}
+	seen := map[string]bool{}
+	for _, col := range t.Columns {
+		if seen[col.Name] || col.Name == "" {
+			return fmt.Errorf("cannot register table %q: bad or repeated column %q", t.Name, col.Name)
+		}
+		if _, ok := typeNames[string(col.Type)]; !ok {
+			return fmt.Errorf("cannot register table %q: column %s has unknown type %q", t.Name, col.Name, col.Type)
+		}
+		seen[col.Name] = true
+	}
+	cp := t
+	cp.Columns = append([]Column(nil), t.Columns...)
+	c.tables[t.Name] = &cp
+	return nil
+}
+
+// Lookup returns the named table.
+func (c *Catalog) Lookup(name string) (*Table, bool) {
+	t, ok := c.tables[name]
+	return t, ok
+}
+
+// Names lists the registered tables, sorted.
+func (c *Catalog) Names() []string {
+	var out []string
+	for n := range c.tables {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CopilotActivityTable is the schema of the store's CopilotActivity view as
+// KQL sees it. LLMEventData is dynamic (stored as JSON text). RawRecord is
+// left out: it is a BLOB and KQL has no binary type.
+func CopilotActivityTable() Table {
+	t := Table{Name: "CopilotActivity"}
+	add := func(typ Type, names string) {
+		for _, n := range strings.Fields(names) {
+			t.Columns = append(t.Columns, Column{Name: n, Type: typ})
+		}
+	}
+	add(TDatetime, "TimeGenerated")
+	add(TString, "RecordId RecordType ActorName ActorUserId ActorUserType OrganizationId SrcIpAddr ClientRegion Workload Version AppHost AppIdentity")
+	add(TDynamic, "LLMEventData")
+	add(TString, "AIModelName AIModelVersion LogVersion AgentName AgentId SourceSystem TenantId Type Operation")
+	add(TInt, "RecordTypeNumber")
+	add(TDatetime, "IngestionTime")
+	add(TString, "SourceName SourceLocation ClientIP")
+	add(TLong, "ContentHash")
+	return t
+}
+
+// DefaultCatalog holds the tables of the aiwatch store.
+func DefaultCatalog() *Catalog {
+	c := NewCatalog()
+	if err := c.Register(CopilotActivityTable()); err != nil {
+		panic(err) // a fixed schema; only a programming error gets here
+	}
+	return c
+}

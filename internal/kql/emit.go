@@ -1,0 +1,751 @@
+package kql
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options tune compilation.
+type Options struct {
+	// Now is the value of now() and the reference of ago(); fixed once per
+	// query so every row sees the same instant. Zero means time.Now().
+	Now time.Time
+}
+
+// RenderHint is a trailing "| render kind", kept for dashboards.
+type RenderHint struct {
+	Kind string
+}
+
+// Compiled is a query translated to one DuckDB SQL statement.
+type Compiled struct {
+	SQL     string
+	Columns []Column
+	Render  *RenderHint
+}
+
+// Compile parses, types and translates a KQL query. Errors carry the line
+// and column of the offending spot (*Error).
+func Compile(query string, cat *Catalog, opts Options) (comp *Compiled, err error) {
+	// A bug must not take the caller down with it: report it as an error.
+	defer func() {
+		if r := recover(); r != nil {
+			comp, err = nil, fmt.Errorf("internal error compiling the query (please report it): %v", r)
+		}
+	}()
+	q, err := Parse(query)
+	if err != nil {
+		return nil, err
+	}
+	if cat == nil {
+		cat = DefaultCatalog()
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	c := &compiler{src: query, cat: cat, now: now.UTC(), lets: map[string]*Let{}}
+	for _, l := range q.Lets {
+		c.lets[l.Name] = l
+	}
+	rel, err := c.pipeline(q.Body)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	b.WriteString("WITH\n")
+	for i, cte := range c.ctes {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, "%s AS (%s)", cte.name, cte.sql)
+	}
+	b.WriteString("\nSELECT ")
+	b.WriteString(colList(rel.cols))
+	fmt.Fprintf(&b, " FROM %s", rel.name)
+	if len(rel.ord) > 0 {
+		b.WriteString(" ORDER BY " + strings.Join(quoteAll(rel.ord), ", "))
+	}
+	return &Compiled{SQL: b.String(), Columns: rel.cols, Render: c.render}, nil
+}
+
+type cte struct{ name, sql string }
+
+// relation is the output of one operator: a CTE and its typed columns.
+// ord names hidden columns that carry a sort order to the final SELECT,
+// because SQL does not keep a CTE's ORDER BY.
+type relation struct {
+	name string
+	cols []Column
+	ord  []string
+}
+
+func (r *relation) col(name string) (Column, bool) {
+	for _, c := range r.cols {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+type compiler struct {
+	src     string
+	cat     *Catalog
+	now     time.Time
+	lets    map[string]*Let
+	ctes    []cte
+	render  *RenderHint
+	aggOK   bool                // aggregate functions are allowed (inside summarize)
+	aggSeen int                 // aggregates met in the current summarize item
+	paths   map[string]jsonPath // SQL of member accesses, to read them in one call
+	inAgg   bool                // inside an aggregate's arguments, where another is refused
+	letBusy []string            // lets being expanded, to refuse recursion
+	nOrd    int
+}
+
+func (c *compiler) errf(pos int, format string, args ...any) error {
+	return errAt(c.src, pos, format, args...)
+}
+
+func (c *compiler) add(sql string, cols []Column, ord []string) *relation {
+	name := fmt.Sprintf("q%d", len(c.ctes)+1)
+	c.ctes = append(c.ctes, cte{name: name, sql: sql})
+	return &relation{name: name, cols: cols, ord: ord}
+}
+
+// quoteIdent makes a DuckDB identifier of any name.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// quoteStr makes a DuckDB string literal; standard SQL strings take no
+// backslash escapes, so doubling the quote is the only escape needed.
+func quoteStr(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func quoteAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = quoteIdent(n)
+	}
+	return out
+}
+
+func colList(cols []Column) string {
+	parts := make([]string, len(cols))
+	for i, col := range cols {
+		parts[i] = quoteIdent(col.Name)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// keep lists the columns of r plus its hidden order columns.
+func keep(r *relation) []string {
+	var out []string
+	for _, col := range r.cols {
+		out = append(out, quoteIdent(col.Name))
+	}
+	return append(out, quoteAll(r.ord)...)
+}
+
+func (c *compiler) pipeline(pl *Pipeline) (*relation, error) {
+	rel, err := c.source(pl.Source)
+	if err != nil {
+		return nil, err
+	}
+	for i, op := range pl.Ops {
+		if c.render != nil {
+			return nil, c.errf(op.opPos(), "render must be the last operator")
+		}
+		if rel, err = c.op(rel, op, i == len(pl.Ops)-1); err != nil {
+			return nil, err
+		}
+	}
+	return rel, nil
+}
+
+func (c *compiler) source(s Source) (*relation, error) {
+	switch s := s.(type) {
+	case *TableRef:
+		return c.table(s.Name, s.Pos)
+	case *UnionSrc:
+		return c.union(nil, s.Tables, s.Pos)
+	case *PrintSrc:
+		// Unnamed print columns are print_0, print_1, … as in KQL.
+		var cols []Column
+		var sel []string
+		seen := map[string]bool{}
+		empty := &relation{}
+		for i, a := range s.Items {
+			x, t, err := c.expr(a.Expr, empty)
+			if err != nil {
+				return nil, err
+			}
+			if t == TNull {
+				x, t = "''", TString
+			}
+			name := a.Name
+			if name == "" {
+				name = fmt.Sprintf("print_%d", i)
+			}
+			if seen[name] {
+				return nil, c.errf(a.Pos, "column %q is named twice", name)
+			}
+			seen[name] = true
+			cols = append(cols, Column{name, t})
+			sel = append(sel, x+" AS "+quoteIdent(name))
+		}
+		return c.add("SELECT "+strings.Join(sel, ", "), cols, nil), nil
+	}
+	return nil, fmt.Errorf("unknown source %T", s)
+}
+
+// table starts a pipeline from a catalogue table or a tabular let.
+func (c *compiler) table(name string, pos int) (*relation, error) {
+	if l, ok := c.lets[name]; ok {
+		for _, b := range c.letBusy {
+			if b == name {
+				return nil, c.errf(pos, "let %s refers to itself", name)
+			}
+		}
+		c.letBusy = append(c.letBusy, name)
+		defer func() { c.letBusy = c.letBusy[:len(c.letBusy)-1] }()
+		if l.Pipe != nil {
+			return c.pipeline(l.Pipe)
+		}
+		if id, ok := l.Expr.(*Ident); ok {
+			return c.table(id.Name, id.Pos)
+		}
+		return nil, c.errf(pos, "%s is a scalar, not a table", name)
+	}
+	t, ok := c.cat.Lookup(name)
+	if !ok {
+		return nil, c.errf(pos, "unknown table %q (known: %s)", name, strings.Join(c.cat.Names(), ", "))
+	}
+	// Strings are never null in KQL, and dynamic columns are JSON: both are
+	// settled once here so every later operator can rely on them.
+	var sel []string
+	for _, col := range t.Columns {
+		q := quoteIdent(col.Name)
+		switch col.Type {
+		case TString:
+			sel = append(sel, fmt.Sprintf("coalesce(%s, '') AS %s", q, q))
+		case TDynamic:
+			sel = append(sel, fmt.Sprintf("TRY_CAST(%s AS JSON) AS %s", q, q))
+		default:
+			sel = append(sel, q)
+		}
+	}
+	return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), quoteIdent(t.Name)), append([]Column(nil), t.Columns...), nil), nil
+}
+
+func (c *compiler) op(in *relation, op Op, last bool) (*relation, error) {
+	switch op := op.(type) {
+	case *WhereOp:
+		pred, err := c.boolExpr(op.Pred, in)
+		if err != nil {
+			return nil, err
+		}
+		return c.add(fmt.Sprintf("SELECT * FROM %s WHERE %s", in.name, pred), in.cols, in.ord), nil
+	case *ProjectOp:
+		return c.project(in, op.Items, false)
+	case *ExtendOp:
+		return c.project(in, op.Items, true)
+	case *ProjectAwayOp:
+		drop := map[string]bool{}
+		for _, n := range op.Names {
+			if _, ok := in.col(n.Name); !ok {
+				return nil, c.errf(n.Pos, "unknown column %q", n.Name)
+			}
+			drop[n.Name] = true
+		}
+		var cols []Column
+		for _, col := range in.cols {
+			if !drop[col.Name] {
+				cols = append(cols, col)
+			}
+		}
+		r := &relation{cols: cols, ord: in.ord}
+		return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(keep(r), ", "), in.name), cols, in.ord), nil
+	case *ProjectRenameOp:
+		ren := map[string]string{}
+		for _, a := range op.Pairs {
+			old := a.Expr.(*Ident)
+			if _, ok := in.col(old.Name); !ok {
+				return nil, c.errf(old.Pos, "unknown column %q", old.Name)
+			}
+			ren[old.Name] = a.Name
+		}
+		var cols []Column
+		var sel []string
+		seen := map[string]bool{}
+		for _, col := range in.cols {
+			name := col.Name
+			if n, ok := ren[name]; ok {
+				name = n
+			}
+			if seen[name] {
+				return nil, c.errf(op.Pos, "project-rename makes two columns named %q", name)
+			}
+			seen[name] = true
+			cols = append(cols, Column{Name: name, Type: col.Type})
+			sel = append(sel, fmt.Sprintf("%s AS %s", quoteIdent(col.Name), quoteIdent(name)))
+		}
+		sel = append(sel, quoteAll(in.ord)...)
+		return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), in.name), cols, in.ord), nil
+	case *ProjectReorderOp:
+		var cols []Column
+		first := map[string]bool{}
+		for _, n := range op.Names {
+			col, ok := in.col(n.Name)
+			if !ok {
+				return nil, c.errf(n.Pos, "unknown column %q", n.Name)
+			}
+			if !first[n.Name] {
+				cols = append(cols, col)
+			}
+			first[n.Name] = true
+		}
+		for _, col := range in.cols {
+			if !first[col.Name] {
+				cols = append(cols, col)
+			}
+		}
+		r := &relation{cols: cols, ord: in.ord}
+		return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(keep(r), ", "), in.name), cols, in.ord), nil
+	case *SummarizeOp:
+		return c.summarize(in, op)
+	case *CountOp:
+		return c.add(fmt.Sprintf("SELECT count(*) AS \"Count\" FROM %s", in.name), []Column{{"Count", TLong}}, nil), nil
+	case *TakeOp:
+		n, err := c.constLong(op.N, "take")
+		if err != nil {
+			return nil, err
+		}
+		order := ""
+		if len(in.ord) > 0 {
+			order = " ORDER BY " + strings.Join(quoteAll(in.ord), ", ")
+		}
+		return c.add(fmt.Sprintf("SELECT * FROM %s%s LIMIT %d", in.name, order, n), in.cols, in.ord), nil
+	case *SortOp:
+		return c.sort(in, op.Keys)
+	case *TopOp:
+		n, err := c.constLong(op.N, "top")
+		if err != nil {
+			return nil, err
+		}
+		sorted, err := c.sort(in, op.By)
+		if err != nil {
+			return nil, err
+		}
+		return c.add(fmt.Sprintf("SELECT * FROM %s ORDER BY %s LIMIT %d", sorted.name, strings.Join(quoteAll(sorted.ord), ", "), n), sorted.cols, sorted.ord), nil
+	case *DistinctOp:
+		if len(op.Items) == 0 {
+			return c.add(fmt.Sprintf("SELECT DISTINCT %s FROM %s", colList(in.cols), in.name), in.cols, nil), nil
+		}
+		p, err := c.project(&relation{name: in.name, cols: in.cols}, op.Items, false)
+		if err != nil {
+			return nil, err
+		}
+		return c.add(fmt.Sprintf("SELECT DISTINCT %s FROM %s", colList(p.cols), p.name), p.cols, nil), nil
+	case *MvExpandOp:
+		return c.mvExpand(in, op)
+	case *UnionOp:
+		return c.union(in, op.Tables, op.Pos)
+	case *JoinOp:
+		return c.join(in, op)
+	case *RenderOp:
+		if !last {
+			return nil, c.errf(op.Pos, "render must be the last operator")
+		}
+		c.render = &RenderHint{Kind: op.Kind}
+		return in, nil
+	}
+	return nil, c.errf(op.opPos(), "unsupported operator %T", op)
+}
+
+// constLong reads a constant row count for take and top.
+func (c *compiler) constLong(e Expr, what string) (int64, error) {
+	e = c.resolveLet(e)
+	if l, ok := e.(*Lit); ok {
+		if n, ok := l.Val.(int64); ok && n >= 0 {
+			return n, nil
+		}
+	}
+	return 0, c.errf(e.exprPos(), "%s needs a constant, non-negative whole number", what)
+}
+
+// resolveLet follows an identifier bound by a scalar let.
+func (c *compiler) resolveLet(e Expr) Expr {
+	for i := 0; i < 100; i++ {
+		id, ok := e.(*Ident)
+		if !ok {
+			return e
+		}
+		l, ok := c.lets[id.Name]
+		if !ok || l.Expr == nil {
+			return e
+		}
+		e = l.Expr
+	}
+	return e
+}
+
+// project handles project (extend=false) and extend (extend=true).
+func (c *compiler) project(in *relation, items []Assign, extend bool) (*relation, error) {
+	var cols []Column
+	var sel []string
+	index := map[string]int{}
+	if extend {
+		for _, col := range in.cols {
+			index[col.Name] = len(cols)
+			cols = append(cols, col)
+			sel = append(sel, quoteIdent(col.Name))
+		}
+	}
+	taken := func(n string) bool { _, ok := index[n]; _, ok2 := in.col(n); return ok || ok2 }
+	for _, a := range items {
+		if _, ok := a.Expr.(*Star); ok {
+			return nil, c.errf(a.Expr.exprPos(), "unsupported: * in project")
+		}
+		sqlx, t, err := c.expr(a.Expr, in)
+		if err != nil {
+			return nil, err
+		}
+		if t == TNull {
+			t = TString
+			sqlx = "''"
+		}
+		name := a.Name
+		if name == "" {
+			name = c.autoName(a.Expr, taken)
+		}
+		item := fmt.Sprintf("%s AS %s", sqlx, quoteIdent(name))
+		if i, ok := index[name]; ok {
+			if !extend {
+				return nil, c.errf(a.Pos, "column %q is named twice", name)
+			}
+			cols[i] = Column{Name: name, Type: t}
+			sel[i] = item
+			continue
+		}
+		index[name] = len(cols)
+		cols = append(cols, Column{Name: name, Type: t})
+		sel = append(sel, item)
+	}
+	sel = append(sel, quoteAll(in.ord)...)
+	return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), in.name), cols, in.ord), nil
+}
+
+// autoName is KQL's name for an unnamed expression: a column keeps its
+// name, a dynamic path joins its parts with "_", bin(x, …) is named after x,
+// anything else is Column1, Column2, … (the first free one).
+func (c *compiler) autoName(e Expr, taken func(string) bool) string {
+	if n := pathName(e); n != "" {
+		return n
+	}
+	for i := 1; ; i++ {
+		n := "Column" + strconv.Itoa(i)
+		if !taken(n) {
+			return n
+		}
+	}
+}
+
+func pathName(e Expr) string {
+	switch e := e.(type) {
+	case *Ident:
+		return e.Name
+	case *Member:
+		if b := pathName(e.X); b != "" {
+			return b + "_" + e.Name
+		}
+	case *Index:
+		b := pathName(e.X)
+		if b == "" {
+			return ""
+		}
+		if l, ok := e.I.(*Lit); ok {
+			switch v := l.Val.(type) {
+			case string:
+				return b + "_" + v
+			case int64:
+				return b + "_" + strconv.FormatInt(v, 10)
+			}
+		}
+	case *Call:
+		if (e.Name == "bin" || e.Name == "bin_at" || e.Name == "floor") && len(e.Args) >= 1 {
+			return pathName(e.Args[0])
+		}
+	}
+	return ""
+}
+
+// sort adds a hidden order column computed by a window over the keys.
+func (c *compiler) sort(in *relation, keys []SortKey) (*relation, error) {
+	var parts []string
+	for _, k := range keys {
+		sqlx, t, err := c.expr(k.Expr, in)
+		if err != nil {
+			return nil, err
+		}
+		if t == TDynamic {
+			// JSON has no useful order in DuckDB; sort by its text.
+			sqlx = fmt.Sprintf("CAST(%s AS VARCHAR)", sqlx)
+		}
+		dir, nulls := "ASC", "NULLS LAST"
+		if k.Desc {
+			dir = "DESC"
+		}
+		if k.NullsFirst {
+			nulls = "NULLS FIRST"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s %s", sqlx, dir, nulls))
+	}
+	c.nOrd++
+	ord := fmt.Sprintf("__kql_ord%d", c.nOrd)
+	cols := in.cols
+	return c.add(fmt.Sprintf("SELECT %s, row_number() OVER (ORDER BY %s) AS %s FROM %s", colList(cols), strings.Join(parts, ", "), quoteIdent(ord), in.name), cols, []string{ord}), nil
+}
+
+// mvExpand turns each element of a dynamic array into a row. An empty array
+// gives no row; a missing or null value gives one row holding null; a
+// property bag gives one row per property, each a bag {key: value}; any
+// other value gives one row holding it. After a sort, the element index
+// becomes a further hidden order column so elements keep their order.
+func (c *compiler) mvExpand(in *relation, op *MvExpandOp) (*relation, error) {
+	// Several columns expand in lockstep (DuckDB unnests lists of one SELECT
+	// together), the shorter padded with null, as KQL zips them.
+	type target struct {
+		name, elems string
+	}
+	var targets []target
+	// The values to expand are computed once, in hidden columns of a first step.
+	pre := keep(in)
+	for _, a := range op.Items {
+		name := a.Name
+		if name == "" {
+			id, ok := a.Expr.(*Ident)
+			if !ok {
+				return nil, c.errf(a.Expr.exprPos(), "mv-expand needs a column or Name = expression")
+			}
+			name = id.Name
+		}
+		for _, t := range targets {
+			if t.name == name {
+				return nil, c.errf(a.Pos, "column %q is expanded twice", name)
+			}
+		}
+		x, t, err := c.expr(a.Expr, in)
+		if err != nil {
+			return nil, err
+		}
+		if t != TDynamic {
+			return nil, c.errf(a.Expr.exprPos(), "mv-expand needs a dynamic value, found %s", t)
+		}
+		c.nOrd++
+		hidden := fmt.Sprintf("__kql_mv%d", c.nOrd)
+		pre = append(pre, fmt.Sprintf("%s AS %s", x, quoteIdent(hidden)))
+		x = quoteIdent(hidden)
+		elems := fmt.Sprintf("(CASE WHEN %[1]s IS NULL OR json_type(%[1]s) = 'NULL' THEN [NULL::JSON] WHEN json_type(%[1]s) = 'ARRAY' THEN CAST(%[1]s AS JSON[]) "+
+			"WHEN json_type(%[1]s) = 'OBJECT' THEN list_transform(map_entries(CAST(%[1]s AS MAP(VARCHAR, JSON))), lambda e: json_object(e.key, e.value)) ELSE [%[1]s] END)", x)
+		if op.Limit >= 0 {
+			elems = fmt.Sprintf("list_slice(%s, 1, %d)", elems, op.Limit)
+		}
+		targets = append(targets, target{name, elems})
+	}
+	src := c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(pre, ", "), in.name), in.cols, in.ord)
+	var cols []Column
+	var sel []string
+	done := map[string]bool{}
+	for _, col := range in.cols {
+		replaced := false
+		for _, t := range targets {
+			if t.name == col.Name {
+				cols = append(cols, Column{Name: t.name, Type: TDynamic})
+				sel = append(sel, "unnest("+t.elems+") AS "+quoteIdent(t.name))
+				done[t.name] = true
+				replaced = true
+			}
+		}
+		if !replaced {
+			cols = append(cols, col)
+			sel = append(sel, quoteIdent(col.Name))
+		}
+	}
+	var lens []string
+	for _, t := range targets {
+		if !done[t.name] {
+			cols = append(cols, Column{Name: t.name, Type: TDynamic})
+			sel = append(sel, "unnest("+t.elems+") AS "+quoteIdent(t.name))
+		}
+		lens = append(lens, "len("+t.elems+")")
+	}
+	sel = append(sel, quoteAll(in.ord)...)
+	ord := in.ord
+	if len(ord) > 0 {
+		c.nOrd++
+		o := fmt.Sprintf("__kql_ord%d", c.nOrd)
+		n := lens[0]
+		if len(lens) > 1 {
+			n = "greatest(" + strings.Join(lens, ", ") + ")"
+		}
+		sel = append(sel, fmt.Sprintf("unnest(range(1, %s + 1)) AS %s", n, quoteIdent(o)))
+		ord = append(append([]string(nil), ord...), o)
+	}
+	rel := c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), src.name), cols, ord)
+	var convs []Assign
+	for i, tt := range op.ToTypes {
+		if tt == "" || typeNames[tt] == TDynamic {
+			continue
+		}
+		conv := map[Type]string{TString: "tostring", TLong: "tolong", TInt: "toint", TReal: "toreal", TBool: "tobool", TDatetime: "todatetime"}[typeNames[tt]]
+		if conv == "" {
+			return nil, c.errf(op.Pos, "unsupported: mv-expand to typeof(%s)", tt)
+		}
+		name := targets[i].name
+		convs = append(convs, Assign{Name: name, Pos: op.Pos, Expr: &Call{Pos: op.Pos, Name: conv, Args: []Expr{&Ident{Pos: op.Pos, Name: name}}}})
+	}
+	if len(convs) == 0 {
+		return rel, nil
+	}
+	return c.project(rel, convs, true)
+}
+
+// union stacks tables by column name; a column missing on one side is null
+// there (empty for strings).
+func (c *compiler) union(first *relation, tabs []*Pipeline, pos int) (*relation, error) {
+	var rels []*relation
+	if first != nil {
+		rels = append(rels, &relation{name: first.name, cols: first.cols})
+	}
+	for _, t := range tabs {
+		r, err := c.pipeline(t)
+		if err != nil {
+			return nil, err
+		}
+		rels = append(rels, r)
+	}
+	var cols []Column
+	for _, r := range rels {
+		for _, col := range r.cols {
+			found := false
+			for _, have := range cols {
+				if have.Name == col.Name {
+					found = true
+					if have.Type != col.Type {
+						return nil, c.errf(pos, "unsupported: union of column %q with types %s and %s", col.Name, have.Type, col.Type)
+					}
+				}
+			}
+			if !found {
+				cols = append(cols, col)
+			}
+		}
+	}
+	var parts []string
+	for _, r := range rels {
+		var sel []string
+		for _, col := range cols {
+			if _, ok := r.col(col.Name); ok {
+				sel = append(sel, quoteIdent(col.Name))
+			} else if col.Type == TString {
+				sel = append(sel, "'' AS "+quoteIdent(col.Name))
+			} else {
+				sel = append(sel, fmt.Sprintf("CAST(NULL AS %s) AS %s", col.Type.sqlType(), quoteIdent(col.Name)))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), r.name))
+	}
+	return c.add(strings.Join(parts, " UNION ALL "), cols, nil), nil
+}
+
+// join (and lookup, which is a leftouter or inner join that does not repeat
+// the right side's key columns): innerunique (KQL's default) keeps one left row per key before an
+// inner join; inner, leftouter, rightouter and fullouter are SQL's joins;
+// the anti and semi kinds keep one side's columns. A right-hand column
+// whose name is taken on the left gets "1" appended (RecordId1). On the
+// side an outer join can miss, strings are "" rather than null.
+func (c *compiler) join(in *relation, op *JoinOp) (*relation, error) {
+	right, err := c.pipeline(op.Right)
+	if err != nil {
+		return nil, err
+	}
+	left := in
+	var conds, lkeys []string
+	for _, k := range op.Keys {
+		lc, ok := left.col(k.Left)
+		if !ok {
+			return nil, c.errf(k.Pos, "unknown column %q on the left side of the join", k.Left)
+		}
+		rc, ok := right.col(k.Right)
+		if !ok {
+			return nil, c.errf(k.Pos, "unknown column %q on the right side of the join", k.Right)
+		}
+		if lc.Type != rc.Type && !(lc.Type.numeric() && rc.Type.numeric()) {
+			return nil, c.errf(k.Pos, "join keys %s (%s) and %s (%s) differ in type", k.Left, lc.Type, k.Right, rc.Type)
+		}
+		l, r := "l."+quoteIdent(k.Left), "r."+quoteIdent(k.Right)
+		if lc.Type == TDynamic {
+			l, r = "CAST("+l+" AS VARCHAR)", "CAST("+r+" AS VARCHAR)"
+		}
+		conds = append(conds, fmt.Sprintf("%s = %s", l, r))
+		lkeys = append(lkeys, quoteIdent(k.Left))
+	}
+	on := strings.Join(conds, " AND ")
+	if op.Kind == "innerunique" {
+		left = c.add(fmt.Sprintf("SELECT %[1]s FROM (SELECT %[1]s, row_number() OVER (PARTITION BY %[2]s) AS \"__kql_rn\" FROM %[3]s) WHERE \"__kql_rn\" = 1",
+			colList(in.cols), strings.Join(lkeys, ", "), in.name), in.cols, nil)
+	}
+	switch op.Kind {
+	case "leftanti", "leftsemi", "rightanti", "rightsemi":
+		keepSide, other, alias, word := left, right, "l", "SEMI"
+		if strings.HasPrefix(op.Kind, "right") {
+			keepSide, other, alias = right, left, "r"
+		}
+		if strings.HasSuffix(op.Kind, "anti") {
+			word = "ANTI"
+		}
+		otherAlias := map[string]string{"l": "r", "r": "l"}[alias]
+		var sel []string
+		for _, col := range keepSide.cols {
+			sel = append(sel, alias+"."+quoteIdent(col.Name))
+		}
+		return c.add(fmt.Sprintf("SELECT %s FROM %s AS %s %s JOIN %s AS %s ON %s", strings.Join(sel, ", "), keepSide.name, alias, word, other.name, otherAlias, on), keepSide.cols, nil), nil
+	}
+	sqlJoin := map[string]string{"innerunique": "JOIN", "inner": "JOIN", "leftouter": "LEFT JOIN", "rightouter": "RIGHT JOIN", "fullouter": "FULL JOIN"}[op.Kind]
+	leftMissable := op.Kind == "rightouter" || op.Kind == "fullouter"
+	rightMissable := op.Kind == "leftouter" || op.Kind == "fullouter"
+	var cols []Column
+	var sel []string
+	taken := map[string]bool{}
+	pick := func(alias string, col Column, name string, missable bool) {
+		v := alias + "." + quoteIdent(col.Name)
+		if missable && col.Type == TString {
+			v = "coalesce(" + v + ", '')"
+		}
+		sel = append(sel, v+" AS "+quoteIdent(name))
+		cols = append(cols, Column{Name: name, Type: col.Type})
+		taken[name] = true
+	}
+	for _, col := range left.cols {
+		pick("l", col, col.Name, leftMissable)
+	}
+	rightKeys := map[string]bool{}
+	if op.Lookup {
+		for _, k := range op.Keys {
+			rightKeys[k.Right] = true
+		}
+	}
+	for _, col := range right.cols {
+		if rightKeys[col.Name] {
+			continue
+		}
+		name := col.Name
+		for n := 1; taken[name]; n++ {
+			name = fmt.Sprintf("%s%d", col.Name, n)
+		}
+		pick("r", col, name, rightMissable)
+	}
+	return c.add(fmt.Sprintf("SELECT %s FROM %s AS l %s %s AS r ON %s", strings.Join(sel, ", "), left.name, sqlJoin, right.name, on), cols, nil), nil
+}
