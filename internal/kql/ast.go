@@ -13,6 +13,22 @@ type Let struct {
 	Pos  int
 	Expr Expr      // scalar, or an Ident naming a table
 	Pipe *Pipeline // set when the value has operators
+
+	// Materialize marks "let x = materialize(pipeline)": computed once.
+	Materialize bool
+	// Func marks "let f = (params) { [let …;] body }"; the body's last
+	// statement is Expr or Pipe and its lets are Body.
+	Func   bool
+	Params []Param
+	Body   []*Let
+}
+
+// Param is a function parameter "name:type [= default]".
+type Param struct {
+	Name    string
+	Pos     int
+	Type    Type
+	Default Expr // nil when the argument is required
 }
 
 // Pipeline is a source followed by "| operator" steps.
@@ -34,6 +50,28 @@ type TableRef struct {
 type UnionSrc struct {
 	Tables []*Pipeline
 	Pos    int
+	Params UnionParams
+}
+
+// CallSrc is "f(args)" as a source: table("name") or a tabular function.
+// Calls are expanded before compilation (letfunc.go).
+type CallSrc struct {
+	Name string
+	Pos  int
+	Args []Expr
+}
+
+// SubSrc is a pipeline used as a source (an expanded function body).
+type SubSrc struct {
+	Pos  int
+	Pipe *Pipeline
+}
+
+// UnionParams are union's kind=, withsource= and isfuzzy=.
+type UnionParams struct {
+	Inner      bool   // kind=inner: only the columns every input has
+	WithSource string // name of the column telling which input a row came from
+	Fuzzy      bool   // isfuzzy=true: inputs naming no table are left out
 }
 
 // PrintSrc is "print a = 1, …": one row of scalars.
@@ -45,6 +83,8 @@ type PrintSrc struct {
 func (s *PrintSrc) srcPos() int { return s.Pos }
 func (s *TableRef) srcPos() int { return s.Pos }
 func (s *UnionSrc) srcPos() int { return s.Pos }
+func (s *CallSrc) srcPos() int  { return s.Pos }
+func (s *SubSrc) srcPos() int   { return s.Pos }
 
 // Op is one pipeline operator.
 type Op interface{ opPos() int }
@@ -120,6 +160,27 @@ type (
 	UnionOp struct {
 		Pos    int
 		Tables []*Pipeline
+		Params UnionParams
+	}
+	// AsOp is "as Name": later references to Name read this result.
+	AsOp struct {
+		Pos  int
+		Name string
+	}
+	// ParseOp is "parse [kind=simple|regex] X with parts".
+	ParseOp struct {
+		Pos   int
+		Regex bool
+		Flags string // kind=regex flags=…
+		X     Expr
+		Parts []ParsePart
+	}
+	// MvApplyOp is "mv-apply Name = X [to typeof(T)] on (sub-pipeline)".
+	MvApplyOp struct {
+		Pos    int
+		Items  []Assign
+		ToType []string
+		Sub    *Pipeline // Source is nil: rows come from the expanded values
 	}
 	RenderOp struct {
 		Pos  int
@@ -156,6 +217,19 @@ func (o *MvExpandOp) opPos() int       { return o.Pos }
 func (o *UnionOp) opPos() int          { return o.Pos }
 func (o *RenderOp) opPos() int         { return o.Pos }
 func (o *JoinOp) opPos() int           { return o.Pos }
+func (o *AsOp) opPos() int             { return o.Pos }
+func (o *ParseOp) opPos() int          { return o.Pos }
+func (o *MvApplyOp) opPos() int        { return o.Pos }
+
+// ParsePart is one element of a parse pattern: a string constant (Lit), a
+// column to extract (Name, Type) or "*" (Star).
+type ParsePart struct {
+	Pos  int
+	Lit  string
+	Name string
+	Type Type
+	Star bool
+}
 
 // Expr is a scalar expression.
 type Expr interface{ exprPos() int }

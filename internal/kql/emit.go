@@ -46,7 +46,11 @@ func Compile(query string, cat *Catalog, opts Options) (comp *Compiled, err erro
 	if now.IsZero() {
 		now = time.Now()
 	}
-	c := &compiler{src: query, cat: cat, now: now.UTC(), lets: map[string]*Let{}}
+	c := &compiler{src: query, cat: cat, now: now.UTC(), lets: map[string]*Let{}, mats: map[*Let]*relation{}, names: map[string]*relation{}}
+	if q, err = c.expandQuery(q); err != nil {
+		return nil, err
+	}
+	c.lets = map[string]*Let{}
 	for _, l := range q.Lets {
 		c.lets[l.Name] = l
 	}
@@ -60,7 +64,11 @@ func Compile(query string, cat *Catalog, opts Options) (comp *Compiled, err erro
 		if i > 0 {
 			b.WriteString(",\n")
 		}
-		fmt.Fprintf(&b, "%s AS (%s)", cte.name, cte.sql)
+		mat := ""
+		if cte.mat {
+			mat = "MATERIALIZED "
+		}
+		fmt.Fprintf(&b, "%s AS %s(%s)", cte.name, mat, cte.sql)
 	}
 	b.WriteString("\nSELECT ")
 	b.WriteString(colList(rel.cols))
@@ -71,7 +79,10 @@ func Compile(query string, cat *Catalog, opts Options) (comp *Compiled, err erro
 	return &Compiled{SQL: b.String(), Columns: rel.cols, Render: c.render}, nil
 }
 
-type cte struct{ name, sql string }
+type cte struct {
+	name, sql string
+	mat       bool // AS MATERIALIZED: computed once however often it is read
+}
 
 // relation is the output of one operator: a CTE and its typed columns.
 // ord names hidden columns that carry a sort order to the final SELECT,
@@ -104,6 +115,8 @@ type compiler struct {
 	inAgg   bool                // inside an aggregate's arguments, where another is refused
 	letBusy []string            // lets being expanded, to refuse recursion
 	nOrd    int
+	mats    map[*Let]*relation   // materialized lets already compiled
+	names   map[string]*relation // results named by "as"
 }
 
 func (c *compiler) errf(pos int, format string, args ...any) error {
@@ -160,8 +173,26 @@ func (c *compiler) pipeline(pl *Pipeline) (*relation, error) {
 		if rel, err = c.op(rel, op, i == len(pl.Ops)-1); err != nil {
 			return nil, err
 		}
+		if err := c.caseClash(rel, op.opPos()); err != nil {
+			return nil, err
+		}
 	}
 	return rel, nil
+}
+
+// caseClash refuses two columns whose names differ only in case: KQL tells
+// them apart, DuckDB does not (quoted identifiers match case-insensitively),
+// so one would silently read the other.
+func (c *compiler) caseClash(r *relation, pos int) error {
+	seen := make(map[string]string, len(r.cols))
+	for _, col := range r.cols {
+		k := strings.ToLower(col.Name)
+		if prev, ok := seen[k]; ok && prev != col.Name {
+			return c.errf(pos, "unsupported: columns %q and %q differ only in case", prev, col.Name)
+		}
+		seen[k] = col.Name
+	}
+	return nil
 }
 
 func (c *compiler) source(s Source) (*relation, error) {
@@ -169,7 +200,12 @@ func (c *compiler) source(s Source) (*relation, error) {
 	case *TableRef:
 		return c.table(s.Name, s.Pos)
 	case *UnionSrc:
-		return c.union(nil, s.Tables, s.Pos)
+		return c.union(nil, s.Tables, s.Params, s.Pos)
+	case *SubSrc:
+		return c.pipeline(s.Pipe)
+	case *CallSrc:
+		// expandQuery replaces every call; one left here is a bug.
+		return nil, c.errf(s.Pos, "unknown tabular function %s()", s.Name)
 	case *PrintSrc:
 		// Unnamed print columns are print_0, print_1, … as in KQL.
 		var cols []Column
@@ -210,6 +246,23 @@ func (c *compiler) table(name string, pos int) (*relation, error) {
 		}
 		c.letBusy = append(c.letBusy, name)
 		defer func() { c.letBusy = c.letBusy[:len(c.letBusy)-1] }()
+		if l.Pipe != nil && l.Materialize {
+			if r, ok := c.mats[l]; ok {
+				return r, nil
+			}
+			r, err := c.pipeline(l.Pipe)
+			if err != nil {
+				return nil, err
+			}
+			// The CTE holding the let's result is the one later readers share.
+			for i := range c.ctes {
+				if c.ctes[i].name == r.name {
+					c.ctes[i].mat = true
+				}
+			}
+			c.mats[l] = r
+			return r, nil
+		}
 		if l.Pipe != nil {
 			return c.pipeline(l.Pipe)
 		}
@@ -217,6 +270,9 @@ func (c *compiler) table(name string, pos int) (*relation, error) {
 			return c.table(id.Name, id.Pos)
 		}
 		return nil, c.errf(pos, "%s is a scalar, not a table", name)
+	}
+	if r, ok := c.names[name]; ok {
+		return r, nil
 	}
 	t, ok := c.cat.Lookup(name)
 	if !ok {
@@ -351,9 +407,19 @@ func (c *compiler) op(in *relation, op Op, last bool) (*relation, error) {
 	case *MvExpandOp:
 		return c.mvExpand(in, op)
 	case *UnionOp:
-		return c.union(in, op.Tables, op.Pos)
+		return c.union(in, op.Tables, op.Params, op.Pos)
 	case *JoinOp:
 		return c.join(in, op)
+	case *AsOp:
+		if _, ok := c.names[op.Name]; ok {
+			return nil, c.errf(op.Pos, "as %s: the name is used twice", op.Name)
+		}
+		c.names[op.Name] = in
+		return in, nil
+	case *ParseOp:
+		return c.parse(in, op)
+	case *MvApplyOp:
+		return c.mvApply(in, op)
 	case *RenderOp:
 		if !last {
 			return nil, c.errf(op.Pos, "render must be the last operator")
@@ -613,18 +679,37 @@ func (c *compiler) mvExpand(in *relation, op *MvExpandOp) (*relation, error) {
 }
 
 // union stacks tables by column name; a column missing on one side is null
-// there (empty for strings).
-func (c *compiler) union(first *relation, tabs []*Pipeline, pos int) (*relation, error) {
+// there (empty for strings). kind=inner keeps only the columns every input
+// has; withsource adds a first column naming each row's input: the table or
+// let name for a bare name, union_argN (N counting inputs from 0, the piped
+// input first) for anything else. isfuzzy=true leaves out inputs whose
+// source names no table, let or "as" result.
+func (c *compiler) union(first *relation, tabs []*Pipeline, prm UnionParams, pos int) (*relation, error) {
 	var rels []*relation
+	var srcNames []string
 	if first != nil {
 		rels = append(rels, &relation{name: first.name, cols: first.cols})
+		srcNames = append(srcNames, "union_arg0")
 	}
 	for _, t := range tabs {
+		arg := fmt.Sprintf("union_arg%d", len(srcNames))
+		if ref, ok := t.Source.(*TableRef); ok {
+			if prm.Fuzzy && !c.tableExists(ref.Name) {
+				continue
+			}
+			if len(t.Ops) == 0 {
+				arg = ref.Name
+			}
+		}
 		r, err := c.pipeline(t)
 		if err != nil {
 			return nil, err
 		}
 		rels = append(rels, r)
+		srcNames = append(srcNames, arg)
+	}
+	if len(rels) == 0 {
+		return nil, c.errf(pos, "union: none of its tables exists")
 	}
 	var cols []Column
 	for _, r := range rels {
@@ -643,11 +728,39 @@ func (c *compiler) union(first *relation, tabs []*Pipeline, pos int) (*relation,
 			}
 		}
 	}
+	if prm.Inner {
+		var common []Column
+		for _, col := range cols {
+			all := true
+			for _, r := range rels {
+				if _, ok := r.col(col.Name); !ok {
+					all = false
+				}
+			}
+			if all {
+				common = append(common, col)
+			}
+		}
+		cols = common
+		if len(cols) == 0 && prm.WithSource == "" {
+			return nil, c.errf(pos, "union kind=inner: the tables have no column in common")
+		}
+	}
+	if prm.WithSource != "" {
+		for _, col := range cols {
+			if col.Name == prm.WithSource {
+				return nil, c.errf(pos, "union withsource=%s: a column of that name exists already", prm.WithSource)
+			}
+		}
+		cols = append([]Column{{Name: prm.WithSource, Type: TString}}, cols...)
+	}
 	var parts []string
-	for _, r := range rels {
+	for i, r := range rels {
 		var sel []string
 		for _, col := range cols {
-			if _, ok := r.col(col.Name); ok {
+			if prm.WithSource != "" && col.Name == prm.WithSource {
+				sel = append(sel, quoteStr(srcNames[i])+" AS "+quoteIdent(col.Name))
+			} else if _, ok := r.col(col.Name); ok {
 				sel = append(sel, quoteIdent(col.Name))
 			} else if col.Type == TString {
 				sel = append(sel, "'' AS "+quoteIdent(col.Name))
@@ -658,6 +771,19 @@ func (c *compiler) union(first *relation, tabs []*Pipeline, pos int) (*relation,
 		parts = append(parts, fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), r.name))
 	}
 	return c.add(strings.Join(parts, " UNION ALL "), cols, nil), nil
+}
+
+// tableExists tells whether a name resolves to a let, an "as" result or a
+// catalogue table.
+func (c *compiler) tableExists(name string) bool {
+	if _, ok := c.lets[name]; ok {
+		return true
+	}
+	if _, ok := c.names[name]; ok {
+		return true
+	}
+	_, ok := c.cat.Lookup(name)
+	return ok
 }
 
 // join (and lookup, which is a leftouter or inner join that does not repeat

@@ -43,7 +43,8 @@ var aggregates = map[string]bool{
 	"avg": true, "avgif": true, "min": true, "max": true, "make_set": true, "makeset": true,
 	"make_list": true, "makelist": true, "make_set_if": true, "make_list_if": true,
 	"take_any": true, "any": true, "arg_max": true, "arg_min": true,
-	"stdev": true, "variance": true, "percentile": true,
+	"stdev": true, "variance": true, "percentile": true, "percentiles": true,
+	"make_bag": true, "make_bag_if": true,
 }
 
 // call compiles a function call: aggregates (in summarize) and scalars.
@@ -374,13 +375,16 @@ func (c *compiler) call(call *Call, r *relation) (string, Type, error) {
 	if s, t, ok, err := c.call2(call, r); ok {
 		return s, t, err
 	}
+	if s, t, ok, err := c.call3(call, r); ok {
+		return s, t, err
+	}
 	return "", "", c.errf(call.Pos, "unsupported function %q", name)
 }
 
 // datetimeParts maps KQL's period names to DuckDB's, for datetime_diff and
-// datetime_add. Weeks are left out: KQL's start on Sunday, DuckDB's on Monday.
+// datetime_add. Weeks are computed apart: KQL's start on Sunday, DuckDB's on Monday.
 var datetimeParts = map[string]string{
-	"year": "year", "quarter": "quarter", "month": "month", "day": "day", "hour": "hour",
+	"week": "week", "year": "year", "quarter": "quarter", "month": "month", "day": "day", "hour": "hour",
 	"minute": "minute", "second": "second", "millisecond": "millisecond", "microsecond": "microsecond",
 }
 
@@ -491,6 +495,13 @@ func (c *compiler) call2(call *Call, r *relation) (string, Type, bool, error) {
 			if a[1].t != TDatetime || a[2].t != TDatetime {
 				return fail(c.errf(call.Pos, "datetime_diff() takes two datetimes"))
 			}
+			if dp == "week" {
+				// Sundays crossed: weeks counted from Sunday 1969-12-28.
+				wk := func(x string) string {
+					return fmt.Sprintf("CAST(floor(date_diff('day', TIMESTAMP '1969-12-28', %s) / 7) AS BIGINT)", x)
+				}
+				return fmt.Sprintf("(%s - %s)", wk(a[1].sql), wk(a[2].sql)), TLong, true, nil
+			}
 			// Period boundaries crossed from the second to the first.
 			return fmt.Sprintf("date_diff('%s', %s, %s)", dp, a[2].sql, a[1].sql), TLong, true, nil
 		}
@@ -498,6 +509,9 @@ func (c *compiler) call2(call *Call, r *relation) (string, Type, bool, error) {
 			return fail(c.errf(call.Pos, "datetime_add() takes a period, a whole number and a datetime"))
 		}
 		n := a[1].sql
+		if dp == "week" {
+			dp, n = "day", "7 * "+n
+		}
 		if dp == "quarter" {
 			dp, n = "month", "3 * "+n
 		}
@@ -862,6 +876,35 @@ func (c *compiler) aggregate(call *Call, r *relation) (string, Type, error) {
 		// Exact nearest rank: the smallest value with at least p% of the
 		// values at or below it (KQL estimates with a digest; this is within its error).
 		return fmt.Sprintf("list_sort(list(%[1]s) FILTER (WHERE %[1]s IS NOT NULL))[greatest(1, CAST(ceil(%[2]s / 100.0 * count(%[1]s)) AS BIGINT))]", x, strconv.FormatFloat(p, 'g', -1, 64)), t, nil
+	case "percentiles":
+		return "", "", c.errf(call.Pos, "unsupported: percentiles() inside an expression; use it alone")
+	case "make_bag", "make_bag_if":
+		n := 1
+		if name == "make_bag_if" {
+			n = 2
+		}
+		a, err := c.args(call, r, n, n+1)
+		if err != nil {
+			return "", "", err
+		}
+		if a[0].t != TDynamic {
+			return "", "", c.errf(call.Pos, "%s needs a dynamic property bag, found %s", name, a[0].t)
+		}
+		cond := "true"
+		if n == 2 {
+			if cond, err = pred(1); err != nil {
+				return "", "", err
+			}
+		}
+		s := mergeBags([]string{makeBagEntries(a[0].sql, cond)}, true)
+		if len(a) == n+1 {
+			max, err := c.constLong(call.Args[n], name+"'s size limit")
+			if err != nil {
+				return "", "", err
+			}
+			s = fmt.Sprintf("to_json(map_from_entries(list_slice(map_entries(CAST(%s AS MAP(VARCHAR, JSON))), 1, %d)))", s, max)
+		}
+		return s, TDynamic, nil
 	case "take_any", "any":
 		a, err := c.args(call, r, 1, 1)
 		if err != nil {

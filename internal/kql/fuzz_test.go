@@ -1,6 +1,7 @@
 package kql
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -9,6 +10,9 @@ import (
 // Run: go test ./internal/kql -fuzz FuzzCompile -fuzztime 30s
 func FuzzCompile(f *testing.F) {
 	for _, c := range interactionQueries {
+		f.Add(c.q)
+	}
+	for _, c := range operators2Queries {
 		f.Add(c.q)
 	}
 	f.Add(`CopilotActivity | where x == @"a""b" | mv-expand y = dynamic([1, {"a": -2.5}, null]) to typeof(long)`)
@@ -20,8 +24,8 @@ func FuzzCompile(f *testing.F) {
 		if err == nil && comp.SQL == "" {
 			t.Errorf("no SQL and no error for %q", q)
 		}
-		if err != nil {
-			_ = err.Error()
+		if err != nil && strings.HasPrefix(err.Error(), "internal error") {
+			t.Errorf("%q: %v", q, err)
 		}
 	})
 }

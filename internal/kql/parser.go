@@ -19,7 +19,8 @@ type parser struct {
 	src   string
 	toks  []token
 	i     int
-	depth int // expression nesting, bounded so hostile input cannot exhaust the stack
+	depth int             // expression nesting, bounded so hostile input cannot exhaust the stack
+	funcs map[string]bool // let functions so far: a call to one named like a type is no literal
 }
 
 const maxDepth = 200
@@ -128,42 +129,163 @@ func (p *parser) let() (*Let, error) {
 	}
 	l := &Let{Name: name.text, Pos: name.pos}
 	if p.isPunct("(") && p.looksLikeFunction() {
-		return nil, p.errf(p.peek().pos, "unsupported: user-defined functions in let (%s)", name.text)
-	}
-	if p.isWord("union") || p.isWord("materialize") || p.isWord("view") || p.isWord("datatable") {
-		t := p.peek()
-		if t.text != "union" {
-			return nil, p.errf(t.pos, "unsupported: %s", t.text)
-		}
-		pl, err := p.pipeline()
-		if err != nil {
+		if err := p.function(l); err != nil {
 			return nil, err
 		}
-		l.Pipe = pl
-	} else {
-		start := p.peek()
-		e, err := p.expr()
-		if err != nil {
-			return nil, err
-		}
-		if p.isPunct("|") {
-			id, ok := e.(*Ident)
-			if !ok {
-				return nil, p.errf(start.pos, "a pipeline must start with a table name")
-			}
-			pl := &Pipeline{Source: &TableRef{Name: id.Name, Pos: id.Pos}}
-			if err := p.ops(pl); err != nil {
-				return nil, err
-			}
-			l.Pipe = pl
-		} else {
-			l.Expr = e
-		}
+	} else if err := p.letValue(l); err != nil {
+		return nil, err
 	}
 	if t := p.peek(); t.kind != tEOF && !(t.kind == tPunct && t.text == ";") {
 		return nil, p.errf(t.pos, "expected \";\" after let, found %s", describe(t))
 	}
 	return l, nil
+}
+
+// letValue reads the value of a let (or the last statement of a function
+// body): a pipeline, materialize(pipeline), or an expression, which may
+// turn out to name a table.
+func (p *parser) letValue(l *Let) error {
+	if p.isWord("view") || p.isWord("datatable") {
+		t := p.peek()
+		return p.errf(t.pos, "unsupported: %s", t.text)
+	}
+	if p.isWord("materialize") && p.peekAt(1).kind == tPunct && p.peekAt(1).text == "(" {
+		p.next()
+		p.next()
+		pl, err := p.pipeline()
+		if err != nil {
+			return err
+		}
+		if _, err := p.expectPunct(")"); err != nil {
+			return err
+		}
+		l.Pipe, l.Materialize = pl, true
+		return nil
+	}
+	if p.isWord("union") {
+		pl, err := p.pipeline()
+		if err != nil {
+			return err
+		}
+		l.Pipe = pl
+		return nil
+	}
+	start := p.peek()
+	e, err := p.expr()
+	if err != nil {
+		return err
+	}
+	if !p.isPunct("|") {
+		l.Expr = e
+		return nil
+	}
+	pl := &Pipeline{}
+	switch e := e.(type) {
+	case *Ident:
+		pl.Source = &TableRef{Name: e.Name, Pos: e.Pos}
+	case *Call:
+		pl.Source = &CallSrc{Name: e.Name, Pos: e.Pos, Args: e.Args}
+	default:
+		return p.errf(start.pos, "a pipeline must start with a table name")
+	}
+	if err := p.ops(pl); err != nil {
+		return err
+	}
+	l.Pipe = pl
+	return nil
+}
+
+// function reads "(name:type [= default], …) { [let …;]* value }".
+func (p *parser) function(l *Let) error {
+	l.Func = true
+	if p.funcs == nil {
+		p.funcs = map[string]bool{}
+	}
+	p.funcs[l.Name] = true
+	p.next() // (
+	seen := map[string]bool{}
+	for !p.isPunct(")") {
+		n, err := p.ident()
+		if err != nil {
+			return err
+		}
+		if _, err := p.expectPunct(":"); err != nil {
+			return err
+		}
+		if p.isPunct("(") {
+			return p.errf(p.peek().pos, "unsupported: tabular function parameters")
+		}
+		tt, err := p.ident()
+		if err != nil {
+			return err
+		}
+		typ, ok := typeNames[tt.text]
+		if !ok {
+			return p.errf(tt.pos, "unknown type %q", tt.text)
+		}
+		if seen[n.text] {
+			return p.errf(n.pos, "parameter %s is declared twice", n.text)
+		}
+		seen[n.text] = true
+		prm := Param{Name: n.text, Pos: n.pos, Type: typ}
+		if p.isPunct("=") {
+			p.next()
+			if prm.Default, err = p.expr(); err != nil {
+				return err
+			}
+		} else if len(l.Params) > 0 && l.Params[len(l.Params)-1].Default != nil {
+			return p.errf(n.pos, "parameter %s without a default follows one with a default", n.text)
+		}
+		l.Params = append(l.Params, prm)
+		if !p.isPunct(",") {
+			break
+		}
+		p.next()
+	}
+	if _, err := p.expectPunct(")"); err != nil {
+		return err
+	}
+	if _, err := p.expectPunct("{"); err != nil {
+		return err
+	}
+	for {
+		for p.isPunct(";") {
+			p.next()
+		}
+		if p.isPunct("}") {
+			return p.errf(p.peek().pos, "the body of function %s has no value", l.Name)
+		}
+		if p.isWord("let") {
+			p.next()
+			name, err := p.ident()
+			if err != nil {
+				return err
+			}
+			if _, err := p.expectPunct("="); err != nil {
+				return err
+			}
+			inner := &Let{Name: name.text, Pos: name.pos}
+			if p.isPunct("(") && p.looksLikeFunction() {
+				return p.errf(name.pos, "unsupported: a function defined inside a function (%s)", name.text)
+			}
+			if err := p.letValue(inner); err != nil {
+				return err
+			}
+			if _, err := p.expectPunct(";"); err != nil {
+				return err
+			}
+			l.Body = append(l.Body, inner)
+			continue
+		}
+		if err := p.letValue(l); err != nil {
+			return err
+		}
+		for p.isPunct(";") {
+			p.next()
+		}
+		_, err := p.expectPunct("}")
+		return err
+	}
 }
 
 // looksLikeFunction tells "(a:string) {…}" from a parenthesised expression.
@@ -185,7 +307,7 @@ func (p *parser) pipeline() (*Pipeline, error) {
 		if err != nil {
 			return nil, err
 		}
-		pl.Source = &UnionSrc{Tables: tabs, Pos: t.pos}
+		pl.Source = &UnionSrc{Tables: tabs.tables, Params: tabs.params, Pos: t.pos}
 	case t.kind == tIdent && t.text == "print":
 		p.next()
 		items, err := p.assigns(false)
@@ -195,7 +317,15 @@ func (p *parser) pipeline() (*Pipeline, error) {
 		pl.Source = &PrintSrc{Pos: t.pos, Items: items}
 	case t.kind == tIdent && !strings.HasPrefix(t.text, "!"):
 		if nt := p.peekAt(1); nt.kind == tPunct && nt.text == "(" {
-			return nil, p.errf(t.pos, "unsupported tabular source %s(…)", t.text)
+			if unsupportedSources[t.text] {
+				return nil, p.errf(t.pos, "unsupported tabular source %s(…)", t.text)
+			}
+			src, err := p.callSrc()
+			if err != nil {
+				return nil, err
+			}
+			pl.Source = src
+			break
 		}
 		if unsupportedSources[t.text] {
 			return nil, p.errf(t.pos, "unsupported tabular source %q", t.text)
@@ -210,40 +340,97 @@ func (p *parser) pipeline() (*Pipeline, error) {
 	return pl, p.ops(pl)
 }
 
-var unsupportedSources = map[string]bool{"datatable": true, "range": true, "search": true, "find": true, "externaldata": true, "evaluate": true, "materialize": true, "table": true}
+var unsupportedSources = map[string]bool{"datatable": true, "range": true, "search": true, "find": true, "externaldata": true, "evaluate": true, "materialize": true}
 
-func (p *parser) unionTables() ([]*Pipeline, error) {
-	if t := p.peek(); t.kind == tIdent && (t.text == "withsource" || t.text == "kind" || t.text == "isfuzzy") {
-		return nil, p.errf(t.pos, "unsupported: union parameter %s", t.text)
+// callSrc reads "name(args)" used as a tabular source.
+func (p *parser) callSrc() (*CallSrc, error) {
+	t := p.next()
+	list, err := p.parenList()
+	if err != nil {
+		return nil, err
 	}
-	var tabs []*Pipeline
+	return &CallSrc{Name: t.text, Pos: t.pos, Args: list}, nil
+}
+
+// hintName reads nothing but tells whether the next tokens are
+// "hint.name", returning "hint.name".
+func (p *parser) hintName() (string, bool) {
+	t, d, n := p.peek(), p.peekAt(1), p.peekAt(2)
+	if t.kind == tIdent && t.text == "hint" && d.kind == tPunct && d.text == "." && n.kind == tIdent {
+		return "hint." + n.text, true
+	}
+	return "", false
+}
+
+type unionArgs struct {
+	tables []*Pipeline
+	params UnionParams
+}
+
+func (p *parser) unionTables() (unionArgs, error) {
+	var u unionArgs
+	for {
+		t, n := p.peek(), p.peekAt(1)
+		if t.kind != tIdent || n.kind != tPunct || n.text != "=" {
+			break
+		}
+		switch t.text {
+		case "kind", "withsource", "isfuzzy":
+		default:
+			return u, p.errf(t.pos, "unsupported: union parameter %s", t.text)
+		}
+		p.next()
+		p.next()
+		v, err := p.ident()
+		if err != nil {
+			return u, err
+		}
+		switch {
+		case t.text == "kind" && (v.text == "inner" || v.text == "outer"):
+			u.params.Inner = v.text == "inner"
+		case t.text == "isfuzzy" && (v.text == "true" || v.text == "false"):
+			u.params.Fuzzy = v.text == "true"
+		case t.text == "withsource":
+			u.params.WithSource = v.text
+		default:
+			return u, p.errf(v.pos, "bad value %q for union parameter %s", v.text, t.text)
+		}
+	}
+	if name, ok := p.hintName(); ok {
+		return u, p.errf(p.peek().pos, "unsupported: union parameter %s", name)
+	}
 	for {
 		if p.isPunct("(") {
 			p.next()
 			pl, err := p.pipeline()
 			if err != nil {
-				return nil, err
+				return u, err
 			}
 			if _, err := p.expectPunct(")"); err != nil {
-				return nil, err
+				return u, err
 			}
-			tabs = append(tabs, pl)
-			if !p.isPunct(",") {
-				return tabs, nil
+			u.tables = append(u.tables, pl)
+		} else {
+			t, err := p.ident()
+			if err != nil {
+				return u, err
 			}
-			p.next()
-			continue
+			if p.isPunct("*") && p.peek().pos == t.end {
+				return u, p.errf(t.pos, "unsupported: table wildcards")
+			}
+			if nt := p.peek(); nt.kind == tPunct && nt.text == "(" {
+				p.i--
+				src, err := p.callSrc()
+				if err != nil {
+					return u, err
+				}
+				u.tables = append(u.tables, &Pipeline{Source: src})
+			} else {
+				u.tables = append(u.tables, &Pipeline{Source: &TableRef{Name: t.text, Pos: t.pos}})
+			}
 		}
-		t, err := p.ident()
-		if err != nil {
-			return nil, err
-		}
-		if strings.ContainsAny(t.text, "*") {
-			return nil, p.errf(t.pos, "unsupported: table wildcards")
-		}
-		tabs = append(tabs, &Pipeline{Source: &TableRef{Name: t.text, Pos: t.pos}})
 		if !p.isPunct(",") {
-			return tabs, nil
+			return u, nil
 		}
 		p.next()
 	}
@@ -409,8 +596,24 @@ func (p *parser) op() (Op, error) {
 		}
 		return op, nil
 	case "union":
-		tabs, err := p.unionTables()
-		return &UnionOp{Pos: pos, Tables: tabs}, err
+		u, err := p.unionTables()
+		return &UnionOp{Pos: pos, Tables: u.tables, Params: u.params}, err
+	case "as":
+		if name, ok := p.hintName(); ok {
+			return nil, p.errf(p.peek().pos, "unsupported: as parameter %s", name)
+		}
+		if t, n := p.peek(), p.peekAt(1); t.kind == tIdent && n.kind == tPunct && n.text == "=" {
+			return nil, p.errf(t.pos, "unsupported: as parameter %s", t.text)
+		}
+		n, err := p.ident()
+		if err != nil {
+			return nil, err
+		}
+		return &AsOp{Pos: pos, Name: n.text}, nil
+	case "parse":
+		return p.parseOp(pos)
+	case "mv-apply", "mvapply":
+		return p.mvApply(pos)
 	case "join":
 		return p.join(pos, false)
 	case "lookup":
@@ -825,7 +1028,7 @@ func (p *parser) primary() (Expr, error) {
 		if t.text == "dynamic" {
 			return p.dynamic(t.pos)
 		}
-		if typ, ok := typeNames[t.text]; ok && typ != TDynamic {
+		if typ, ok := typeNames[t.text]; ok && typ != TDynamic && !p.funcs[t.text] {
 			return p.typedLiteral(t, typ)
 		}
 		p.next() // (
@@ -1006,6 +1209,12 @@ func (p *parser) join(pos int, lookup bool) (Op, error) {
 			return nil, err
 		}
 		op.Right = right
+	} else if t, n := p.peek(), p.peekAt(1); t.kind == tIdent && n.kind == tPunct && n.text == "(" {
+		src, err := p.callSrc()
+		if err != nil {
+			return nil, err
+		}
+		op.Right = &Pipeline{Source: src}
 	} else {
 		t, err := p.ident()
 		if err != nil {
@@ -1076,4 +1285,146 @@ func (p *parser) sideCol() ([2]string, error) {
 		return [2]string{}, err
 	}
 	return [2]string{side.text, col.text}, nil
+}
+
+// parseOp reads "parse [kind=simple|regex [flags=F]] X with parts".
+func (p *parser) parseOp(pos int) (Op, error) {
+	op := &ParseOp{Pos: pos}
+	if t, n := p.peek(), p.peekAt(1); t.kind == tIdent && t.text == "kind" && n.kind == tPunct && n.text == "=" {
+		p.next()
+		p.next()
+		k, err := p.ident()
+		if err != nil {
+			return nil, err
+		}
+		switch k.text {
+		case "simple":
+		case "regex":
+			op.Regex = true
+		default:
+			return nil, p.errf(k.pos, "unsupported: parse kind=%s", k.text)
+		}
+		if t, n := p.peek(), p.peekAt(1); op.Regex && t.kind == tIdent && t.text == "flags" && n.kind == tPunct && n.text == "=" {
+			p.next()
+			p.next()
+			f, err := p.ident()
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range f.text {
+				if !strings.ContainsRune("Umsi", r) {
+					return nil, p.errf(f.pos, "unsupported regex flag %q", string(r))
+				}
+			}
+			op.Flags = f.text
+		}
+	}
+	x, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	op.X = x
+	if err := p.expectWord("with"); err != nil {
+		return nil, err
+	}
+	for {
+		t := p.peek()
+		switch {
+		case t.kind == tString:
+			p.next()
+			op.Parts = append(op.Parts, ParsePart{Pos: t.pos, Lit: t.text})
+		case t.kind == tPunct && t.text == "*":
+			p.next()
+			op.Parts = append(op.Parts, ParsePart{Pos: t.pos, Star: true})
+		case t.kind == tPunct && t.text == ",":
+			p.next()
+		case t.kind == tIdent && !strings.HasPrefix(t.text, "!"):
+			p.next()
+			part := ParsePart{Pos: t.pos, Name: t.text, Type: TString}
+			if p.isPunct(":") {
+				p.next()
+				tt, err := p.ident()
+				if err != nil {
+					return nil, err
+				}
+				typ, ok := typeNames[tt.text]
+				if !ok {
+					return nil, p.errf(tt.pos, "unknown type %q", tt.text)
+				}
+				part.Type = typ
+			}
+			op.Parts = append(op.Parts, part)
+		default:
+			if len(op.Parts) == 0 {
+				return nil, p.errf(t.pos, "parse needs a pattern after with, found %s", describe(t))
+			}
+			return op, nil
+		}
+	}
+}
+
+// mvApply reads "mv-apply Name = X [to typeof(T)], … on (operators)".
+func (p *parser) mvApply(pos int) (Op, error) {
+	if t := p.peek(); t.kind == tIdent && (t.text == "with_itemindex" || t.text == "limit" || t.text == "kind") {
+		return nil, p.errf(t.pos, "unsupported: mv-apply parameter %s", t.text)
+	}
+	op := &MvApplyOp{Pos: pos}
+	for {
+		items, err := p.assigns(false, true)
+		if err != nil {
+			return nil, err
+		}
+		toType := ""
+		if p.isWord("to") {
+			p.next()
+			if err := p.expectWord("typeof"); err != nil {
+				return nil, err
+			}
+			if _, err := p.expectPunct("("); err != nil {
+				return nil, err
+			}
+			t, err := p.ident()
+			if err != nil {
+				return nil, err
+			}
+			if _, ok := typeNames[t.text]; !ok {
+				return nil, p.errf(t.pos, "unknown type %q", t.text)
+			}
+			toType = t.text
+			if _, err := p.expectPunct(")"); err != nil {
+				return nil, err
+			}
+		}
+		op.Items = append(op.Items, items[0])
+		op.ToType = append(op.ToType, toType)
+		if !p.isPunct(",") {
+			break
+		}
+		p.next()
+	}
+	if p.isWord("limit") {
+		return nil, p.errf(p.peek().pos, "unsupported: mv-apply parameter limit")
+	}
+	if err := p.expectWord("on"); err != nil {
+		return nil, err
+	}
+	if _, err := p.expectPunct("("); err != nil {
+		return nil, err
+	}
+	op.Sub = &Pipeline{}
+	for {
+		o, err := p.op()
+		if err != nil {
+			return nil, err
+		}
+		op.Sub.Ops = append(op.Sub.Ops, o)
+		if !p.isPunct("|") {
+			break
+		}
+		p.next()
+	}
+	if _, err := p.expectPunct(")"); err != nil {
+		return nil, err
+	}
+	return op, nil
 }

@@ -15,6 +15,7 @@ var aggPrefix = map[string]string{
 	"make_set_if": "set", "make_list_if": "list",
 	"take_any": "any", "any": "any",
 	"stdev": "stdev", "variance": "variance", "percentile": "percentile",
+	"make_bag": "bag", "make_bag_if": "bag",
 }
 
 // summarize groups by the "by" expressions (positions in GROUP BY) and
@@ -56,7 +57,25 @@ func (c *compiler) summarize(in *relation, op *SummarizeOp) (*relation, error) {
 	for _, col := range cols {
 		final = append(final, quoteIdent(col.Name))
 	}
-	for i, a := range op.Aggs {
+	var aggs []Assign
+	for _, a := range op.Aggs {
+		// percentiles(X, p1, p2…) is one percentile(X, p) column per p.
+		call, ok := a.Expr.(*Call)
+		if !ok || call.Name != "percentiles" {
+			aggs = append(aggs, a)
+			continue
+		}
+		if a.Name != "" {
+			return nil, c.errf(a.Pos, "unsupported: naming the columns of percentiles()")
+		}
+		if len(call.Args) < 2 {
+			return nil, c.errf(call.Pos, "percentiles needs a value and at least one percentage")
+		}
+		for _, p := range call.Args[1:] {
+			aggs = append(aggs, Assign{Pos: a.Pos, Expr: &Call{Pos: call.Pos, Name: "percentile", Args: []Expr{call.Args[0], p}}})
+		}
+	}
+	for i, a := range aggs {
 		if call, ok := a.Expr.(*Call); ok && (call.Name == "arg_max" || call.Name == "arg_min") {
 			hidden := fmt.Sprintf("__kql_arg%d", i)
 			sqlx, acols, err := c.argMax(in, call, names)
