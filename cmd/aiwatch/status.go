@@ -62,9 +62,7 @@ func runStatus(cmd *cobra.Command, cfgPath, format string) error {
 	}
 	dir := dataDirOr(cfg.DataDir)
 	out := cmd.OutOrStdout()
-	opts := storeOptions()
-	opts.ReadOnly = true
-	st, err := store.Open(ctx, dir, opts)
+	st, err := store.Open(ctx, dir, storeOptions(true))
 	if errors.Is(err, store.ErrLocked) {
 		return statusFromCollector(cmd, cfg.Server, dir, format)
 	}

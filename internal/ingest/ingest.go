@@ -35,7 +35,7 @@ type Options struct {
 // quarantined with its first MaxQuarantineBytes, so one absurd line can't
 // exhaust the store's memory and stop the rest of the file.
 const (
-	MaxRecordBytes     = 16 << 20
+	MaxRecordBytes     = 8 << 20
 	MaxQuarantineBytes = 1 << 20
 )
 

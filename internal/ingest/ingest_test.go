@@ -199,7 +199,7 @@ func TestOversizedRecordQuarantined(t *testing.T) {
 	if len(seen) != 1 || seen[0] != "line 2" {
 		t.Errorf("OnQuarantine saw %v", seen)
 	}
-	if n := scalar[int](t, st, `SELECT octet_length(RawText) FROM Quarantine WHERE SourceLocation = 'line 2' AND Reason LIKE 'record is 16.0 MiB, larger than the 16 MiB%'`); n != MaxQuarantineBytes {
+	if n := scalar[int](t, st, `SELECT octet_length(RawText) FROM Quarantine WHERE SourceLocation = 'line 2' AND Reason LIKE 'record is 8.0 MiB, larger than the 8 MiB%'`); n != MaxQuarantineBytes {
 		t.Errorf("quarantined raw length %d", n)
 	}
 }
