@@ -129,7 +129,7 @@ record arrived exactly once, and prints what was collected.`,
 					return err
 				}
 			}
-			fmt.Fprintf(out, "\nExplore it: aiwatch stats --data %s\n            aiwatch sql --data %s \"SELECT ActorName, count(*) AS n FROM CopilotActivity GROUP BY ALL ORDER BY n DESC LIMIT 5\"\n", dir, dir)
+			fmt.Fprintf(out, "\nExplore it: aiwatch stats --data %s\n            aiwatch query --data %s 'CopilotActivity | mv-expand M = LLMEventData.Messages | where tobool(M.JailbreakDetected) | summarize Jailbreaks = dcount(RecordId) by ActorName'\n", dir, dir)
 			if failed > 0 || mismatch > 0 {
 				return &exitError{code: 1, msg: fmt.Sprintf("demo failed: %d tenant(s) failed, %d mismatch(es)", failed, mismatch)}
 			}
