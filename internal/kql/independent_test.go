@@ -60,3 +60,20 @@ func TestIndependentQueries(t *testing.T) {
 		})
 	}
 }
+
+// has with LIKE's special characters in the term: the substring prefilter
+// must escape them (expected values by KQL's term rule, worked by hand).
+func TestHasSpecialCharacters(t *testing.T) {
+	st := fixtureStore(t, "interactions")
+	cases := []struct{ q, want string }{
+		{`print a = "rate 50% ok" has "50%", b = "rate 5000 ok" has "50%"`, "true|false"},
+		{`print a = "x a_b y" has "a_b", b = "x aXb y" has "a_b"`, "true|false"},
+		{`print a = @"C:\temp\x" has @"temp\x", b = "C:/temp/x" has @"temp\x"`, "true|false"},
+		{`print a = "IP 10.1.2.3" startswith "IP 10.", b = "ip 10.1" startswith "10."`, "true|false"},
+	}
+	for _, c := range cases {
+		if got := flat(run(t, st, c.q)); got != c.want {
+			t.Errorf("%s\n got: %s\nwant: %s", c.q, got, c.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // expr compiles a scalar expression over the columns of r, returning SQL
@@ -512,6 +513,11 @@ func (c *compiler) stringOp(e *Binary, r *relation) (string, Type, error) {
 		}
 		rr = c.toStr(rr, rt)
 		cs := strings.HasSuffix(op, "_cs")
+		// A constant without cased letters ("10.", "192.168") needs no
+		// lower() on every row: case can't change the answer.
+		if k, err := c.constString(e.R, e.Op); err == nil && !hasCasedLetter(k) {
+			cs = true
+		}
 		if !cs {
 			l, rr = "lower("+l+")", "lower("+rr+")"
 		}
@@ -529,7 +535,41 @@ func hasSQL(l, term, op string) string {
 		return "true"
 	}
 	re := termRegex(term, op == "has_cs", op != "hassuffix", op != "hasprefix")
-	return fmt.Sprintf("regexp_matches(%s, %s)", l, quoteStr(re))
+	match := fmt.Sprintf("regexp_matches(%s, %s)", l, quoteStr(re))
+	if !isASCII(term) {
+		return match
+	}
+	// A substring test first: it is implied by the term match and far
+	// cheaper, so the regex runs only on the few rows that contain the term.
+	like := "LIKE"
+	if op != "has_cs" {
+		like = "ILIKE"
+	}
+	return fmt.Sprintf("(%s %s %s ESCAPE '\\' AND %s)", l, like, quoteStr("%"+likeEscape(term)+"%"), match)
+}
+
+// likeEscape escapes LIKE's wildcards and its escape character.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// hasCasedLetter reports whether lower-casing could change s.
+func hasCasedLetter(s string) bool {
+	for _, r := range s {
+		if unicode.IsUpper(r) || unicode.IsLower(r) || unicode.IsTitle(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // in compiles in, !in, in~, !in~, has_any and has_all. A dynamic array in
