@@ -46,7 +46,7 @@ func main() {
 	// A soft limit keeps Go's share of a long import or collection small;
 	// GOMEMLIMIT overrides it.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(96 << 20)
+		debug.SetMemoryLimit(80 << 20)
 	}
 	// One log format for every command: key=value lines on stderr.
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
