@@ -553,38 +553,9 @@ func (p *parser) op() (Op, error) {
 			return nil, p.errf(t.pos, "unsupported: mv-expand parameter %s", t.text)
 		}
 		op := &MvExpandOp{Pos: pos, Limit: -1}
-		for {
-			items, err := p.assigns(false, true)
-			if err != nil {
-				return nil, err
-			}
-			toType := ""
-			if p.isWord("to") {
-				p.next()
-				if err := p.expectWord("typeof"); err != nil {
-					return nil, err
-				}
-				if _, err := p.expectPunct("("); err != nil {
-					return nil, err
-				}
-				t, err := p.ident()
-				if err != nil {
-					return nil, err
-				}
-				if _, ok := typeNames[t.text]; !ok {
-					return nil, p.errf(t.pos, "unknown type %q", t.text)
-				}
-				toType = t.text
-				if _, err := p.expectPunct(")"); err != nil {
-					return nil, err
-				}
-			}
-			op.Items = append(op.Items, items[0])
-			op.ToTypes = append(op.ToTypes, toType)
-			if !p.isPunct(",") {
-				break
-			}
-			p.next()
+		var err error
+		if op.Items, op.ToTypes, err = p.expandItems(); err != nil {
+			return nil, err
 		}
 		if p.isWord("limit") {
 			p.next()
@@ -1363,44 +1334,55 @@ func (p *parser) parseOp(pos int) (Op, error) {
 	}
 }
 
+// expandItems reads the "Name = X [to typeof(T)], …" list shared by
+// mv-expand and mv-apply; a missing type is "".
+func (p *parser) expandItems() ([]Assign, []string, error) {
+	var items []Assign
+	var types []string
+	for {
+		as, err := p.assigns(false, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		toType := ""
+		if p.isWord("to") {
+			p.next()
+			if err := p.expectWord("typeof"); err != nil {
+				return nil, nil, err
+			}
+			if _, err := p.expectPunct("("); err != nil {
+				return nil, nil, err
+			}
+			t, err := p.ident()
+			if err != nil {
+				return nil, nil, err
+			}
+			if _, ok := typeNames[t.text]; !ok {
+				return nil, nil, p.errf(t.pos, "unknown type %q", t.text)
+			}
+			toType = t.text
+			if _, err := p.expectPunct(")"); err != nil {
+				return nil, nil, err
+			}
+		}
+		items = append(items, as[0])
+		types = append(types, toType)
+		if !p.isPunct(",") {
+			return items, types, nil
+		}
+		p.next()
+	}
+}
+
 // mvApply reads "mv-apply Name = X [to typeof(T)], … on (operators)".
 func (p *parser) mvApply(pos int) (Op, error) {
 	if t := p.peek(); t.kind == tIdent && (t.text == "with_itemindex" || t.text == "limit" || t.text == "kind") {
 		return nil, p.errf(t.pos, "unsupported: mv-apply parameter %s", t.text)
 	}
 	op := &MvApplyOp{Pos: pos}
-	for {
-		items, err := p.assigns(false, true)
-		if err != nil {
-			return nil, err
-		}
-		toType := ""
-		if p.isWord("to") {
-			p.next()
-			if err := p.expectWord("typeof"); err != nil {
-				return nil, err
-			}
-			if _, err := p.expectPunct("("); err != nil {
-				return nil, err
-			}
-			t, err := p.ident()
-			if err != nil {
-				return nil, err
-			}
-			if _, ok := typeNames[t.text]; !ok {
-				return nil, p.errf(t.pos, "unknown type %q", t.text)
-			}
-			toType = t.text
-			if _, err := p.expectPunct(")"); err != nil {
-				return nil, err
-			}
-		}
-		op.Items = append(op.Items, items[0])
-		op.ToType = append(op.ToType, toType)
-		if !p.isPunct(",") {
-			break
-		}
-		p.next()
+	var err error
+	if op.Items, op.ToType, err = p.expandItems(); err != nil {
+		return nil, err
 	}
 	if p.isWord("limit") {
 		return nil, p.errf(p.peek().pos, "unsupported: mv-apply parameter limit")
