@@ -157,3 +157,27 @@ func sortedFlat(rows [][]string) string {
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
+
+// queryCase is a KQL query with its expected rows (flat form); sorted
+// compares the rows in sorted order, for queries without a defined order.
+type queryCase struct {
+	name, q, want string
+	sorted        bool
+}
+
+// runQueryCases runs each query on st and compares its rows.
+func runQueryCases(t *testing.T, st *store.Store, cases []queryCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rows := run(t, st, c.q)
+			got := flat(rows)
+			if c.sorted {
+				got = sortedFlat(rows)
+			}
+			if got != c.want {
+				t.Errorf("%s\n got: %q\nwant: %q", c.q, got, c.want)
+			}
+		})
+	}
+}

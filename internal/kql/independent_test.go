@@ -6,10 +6,7 @@ import "testing"
 // expected value was computed by a separate Python script reading the raw
 // fixture file with the json module (not through aiwatch): counts, sets and
 // orderings derived from the AuditData records directly.
-var independentQueries = []struct {
-	name, q, want string
-	sorted        bool
-}{
+var independentQueries = []queryCase{
 	{"count by RecordType", `CopilotActivity | summarize n = count() by RecordType`,
 		"CopilotInteraction|10\nCreateCopilotPlugin|1\nCreateCopilotPromptBook|1\nDisableCopilotPlugin|1\nEnableCopilotPlugin|1\nMicrosoft365CopilotScheduledPrompt|1\nTeamCopilotInteraction|1\nUpdateCopilotSettings|1", true},
 	{"count by AppHost, empty included", `CopilotActivity | summarize n = count() by AppHost`,
@@ -46,19 +43,7 @@ var independentQueries = []struct {
 }
 
 func TestIndependentQueries(t *testing.T) {
-	st := fixtureStore(t, "interactions")
-	for _, c := range independentQueries {
-		t.Run(c.name, func(t *testing.T) {
-			rows := run(t, st, c.q)
-			got := flat(rows)
-			if c.sorted {
-				got = sortedFlat(rows)
-			}
-			if got != c.want {
-				t.Errorf("%s\n got: %s\nwant: %s", c.q, got, c.want)
-			}
-		})
-	}
+	runQueryCases(t, fixtureStore(t, "interactions"), independentQueries)
 }
 
 // has with LIKE's special characters in the term: the substring prefilter

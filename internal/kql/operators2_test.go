@@ -15,10 +15,7 @@ import (
 // lines 2, 7, 9, 11; Word 1, 8; Excel 6. Messages: 2 on each of lines 1, 3–7,
 // 9–11, 4 on lines 2 and 8 (26), none on 12–17; jailbreaks on line 7
 // Messages[0] and line 8 Messages[2].
-var operators2Queries = []struct {
-	name, q, want string
-	sorted        bool
-}{
+var operators2Queries = []queryCase{
 	// let functions
 	{"scalar function", `let domain = (upn:string) { tostring(split(upn, "@")[1]) };
 CopilotActivity | where ActorName == "user7@contoso.example" | take 1 | project d = domain(ActorName)`, "contoso.example", false},
@@ -124,19 +121,7 @@ union withsource=Source isfuzzy=true kind=outer byHost("Teams"), Recent, Missing
 }
 
 func TestOperators2Queries(t *testing.T) {
-	st := fixtureStore(t, "interactions")
-	for _, c := range operators2Queries {
-		t.Run(c.name, func(t *testing.T) {
-			rows := run(t, st, c.q)
-			got := flat(rows)
-			if c.sorted {
-				got = sortedFlat(rows)
-			}
-			if got != c.want {
-				t.Errorf("%s\n got: %q\nwant: %q", c.q, got, c.want)
-			}
-		})
-	}
+	runQueryCases(t, fixtureStore(t, "interactions"), operators2Queries)
 }
 
 func TestOperators2Columns(t *testing.T) {

@@ -6,10 +6,7 @@ import "testing"
 // is worked out by hand from the fixture file and testdata/fixtures/README.md,
 // never from the compiler's output. Rows are "|"-joined; "sorted" compares
 // rows as a set where the query has no order.
-var interactionQueries = []struct {
-	name, q, want string
-	sorted        bool
-}{
+var interactionQueries = []queryCase{
 	// README: records with any jailbreak message 2 (lines 7, 8).
 	{"jailbreak any message (workbook mv-expand)", `CopilotActivity
 | where RecordType == "CopilotInteraction"
@@ -262,19 +259,7 @@ Interactions | where TimeGenerated > ago(window) | count`, "2", false},
 }
 
 func TestInteractionQueries(t *testing.T) {
-	st := fixtureStore(t, "interactions")
-	for _, c := range interactionQueries {
-		t.Run(c.name, func(t *testing.T) {
-			rows := run(t, st, c.q)
-			got := flat(rows)
-			if c.sorted {
-				got = sortedFlat(rows)
-			}
-			if got != c.want {
-				t.Errorf("%s\n got: %s\nwant: %s", c.q, got, c.want)
-			}
-		})
-	}
+	runQueryCases(t, fixtureStore(t, "interactions"), interactionQueries)
 }
 
 // Queries on edge-cases.jsonl (13 stored records), expectations from its README table.
