@@ -63,6 +63,11 @@ type Column struct {
 type Table struct {
 	Name    string
 	Columns []Column
+	// From, when set, is the SQL relation the rows come from instead of the
+	// table or view called Name: the detection scheduler uses it to hand a
+	// rule only the records of the window it evaluates. It is built by Go
+	// code from trusted parts, never from query text.
+	From string
 }
 
 // Catalog holds the tables a query may name.
@@ -95,6 +100,23 @@ func (c *Catalog) Register(t Table) error {
 	cp.Columns = append([]Column(nil), t.Columns...)
 	c.tables[t.Name] = &cp
 	return nil
+}
+
+// Scoped returns a copy of the catalogue in which the named table reads
+// from the SQL relation from (see Table.From); the other tables are shared.
+func (c *Catalog) Scoped(name, from string) (*Catalog, error) {
+	t, ok := c.tables[name]
+	if !ok {
+		return nil, fmt.Errorf("cannot scope table %q: not registered", name)
+	}
+	out := &Catalog{tables: make(map[string]*Table, len(c.tables))}
+	for n, tt := range c.tables {
+		out.tables[n] = tt
+	}
+	cp := *t
+	cp.From = from
+	out.tables[name] = &cp
+	return out, nil
 }
 
 // Lookup returns the named table.

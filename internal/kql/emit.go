@@ -292,7 +292,11 @@ func (c *compiler) table(name string, pos int) (*relation, error) {
 			sel = append(sel, q)
 		}
 	}
-	return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), quoteIdent(t.Name)), append([]Column(nil), t.Columns...), nil), nil
+	from := quoteIdent(t.Name)
+	if t.From != "" {
+		from = "(" + t.From + ") AS " + quoteIdent(t.Name)
+	}
+	return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), from), append([]Column(nil), t.Columns...), nil), nil
 }
 
 func (c *compiler) op(in *relation, op Op, last bool) (*relation, error) {
