@@ -42,6 +42,11 @@ type Store struct {
 	db   *sql.DB
 	conn *sql.Conn // the one writing connection; the appender needs a raw connection
 	now  func() time.Time
+
+	// open holds the IngestionTime of every transaction not yet finished,
+	// so Watermark can tell which ingestion times are settled.
+	mu   sync.Mutex
+	open map[*Tx]time.Time
 }
 
 // ErrLocked means another process holds the database file.
@@ -109,7 +114,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{dir: dir, db: db, now: time.Now}
+	s := &Store{dir: dir, db: db, now: time.Now, open: map[*Tx]time.Time{}}
 	if s.conn, err = db.Conn(ctx); err != nil {
 		db.Close()
 		if strings.Contains(err.Error(), "lock") {
@@ -128,6 +133,24 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 
 // SetClock replaces the clock used for IngestionTime (tests).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// Watermark is an ingestion time before which every record is either
+// committed or never will be: the earliest IngestionTime of a transaction
+// still open in this process, or now. A transaction stamps its rows when it
+// begins but they become visible when it commits, so "IngestionTime < now"
+// is not settled while one is open. DuckDB lets one process write the
+// file, so the open transactions of this process are all there are.
+func (s *Store) Watermark() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.now().UTC().Truncate(time.Microsecond)
+	for _, t := range s.open {
+		if t.Before(w) {
+			w = t
+		}
+	}
+	return w
+}
 
 // DB returns the database for queries.
 func (s *Store) DB() *sql.DB { return s.db }
@@ -290,8 +313,15 @@ func PartitionOf(id string, n int) int {
 }
 
 func (s *Store) begin(ctx context.Context, conn *sql.Conn, sourceSystem string) (*Tx, error) {
-	tx := &Tx{s: s, conn: conn, ingested: s.now().UTC().Truncate(time.Microsecond), system: sourceSystem}
+	tx := &Tx{s: s, conn: conn, system: sourceSystem}
+	// Stamp and register under one lock, so Watermark never passes a
+	// transaction that is about to stamp an earlier time.
+	s.mu.Lock()
+	tx.ingested = s.now().UTC().Truncate(time.Microsecond)
+	s.open[tx] = tx.ingested
+	s.mu.Unlock()
 	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		s.finished(tx)
 		return nil, fmt.Errorf("cannot begin transaction: %w", err)
 	}
 	err := conn.Raw(func(dc any) error {
@@ -311,9 +341,16 @@ func (s *Store) begin(ctx context.Context, conn *sql.Conn, sourceSystem string) 
 	})
 	if err != nil {
 		conn.ExecContext(context.Background(), `ROLLBACK`)
+		s.finished(tx)
 		return nil, err
 	}
 	return tx, nil
+}
+
+func (s *Store) finished(tx *Tx) {
+	s.mu.Lock()
+	delete(s.open, tx)
+	s.mu.Unlock()
 }
 
 // IDHash is the hash kept in CopilotActivity.IdHash.
@@ -496,6 +533,7 @@ func (tx *Tx) Commit(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("cannot commit: %w", err)
 	}
 	tx.done = true
+	tx.s.finished(tx)
 	return tx.res, nil
 }
 
@@ -510,6 +548,7 @@ func (tx *Tx) Rollback() {
 	tx.closeAppenders()
 	tx.conn.ExecContext(context.Background(), `ROLLBACK`)
 	tx.res = Result{}
+	tx.s.finished(tx)
 }
 
 func (tx *Tx) closeAppenders() error {

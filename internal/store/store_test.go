@@ -119,3 +119,43 @@ func TestFailedCommitLeavesNothing(t *testing.T) {
 		t.Fatalf("%+v %v", res, err)
 	}
 }
+
+// The watermark stays at the IngestionTime of the oldest open transaction
+// until it finishes, then follows the clock.
+func TestWatermark(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	if got := s.Watermark(); !got.Equal(now) {
+		t.Fatalf("idle watermark %v, want %v", got, now)
+	}
+	tx, err := s.Begin(ctx, "Import")
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := now
+	now = now.Add(time.Hour)
+	if got := s.Watermark(); !got.Equal(began) {
+		t.Fatalf("watermark with an open transaction %v, want %v", got, began)
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Watermark(); !got.Equal(now) {
+		t.Fatalf("watermark after commit %v, want %v", got, now)
+	}
+	tx, err = s.Begin(ctx, "Import")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	tx.Rollback()
+	if got := s.Watermark(); !got.Equal(now) {
+		t.Fatalf("watermark after rollback %v, want %v", got, now)
+	}
+}
