@@ -156,11 +156,69 @@ func CopilotActivityTable() Table {
 	return t
 }
 
+// SecurityAlertTable is the detections' alert table (internal/detect),
+// with Sentinel's column names; Type is added as Sentinel has it.
+func SecurityAlertTable() Table {
+	t := Table{Name: "SecurityAlert", From: `SELECT *, 'SecurityAlert' AS "Type" FROM "SecurityAlert"`}
+	add := columnAdder(&t)
+	add(TDatetime, "TimeGenerated")
+	add(TString, "SystemAlertId AlertName DisplayName Description AlertSeverity Status ProviderName VendorName ProductName AlertType Tactics")
+	add(TDynamic, "Techniques Entities ExtendedProperties")
+	add(TString, "CompromisedEntity")
+	add(TDatetime, "StartTime EndTime ProcessingEndTime")
+	add(TString, "RemediationSteps SourceSystem AnalyticRuleId AnalyticRuleName AnalyticRuleVersion")
+	add(TDynamic, "AtlasTechniques")
+	add(TString, "IncidentName")
+	add(TDynamic, "RecordIds")
+	add(TInt, "ResultCount")
+	add(TDatetime, "WindowStart WindowEnd")
+	add(TString, "Type")
+	return t
+}
+
+// SecurityIncidentTable is the detections' incident table: one row per
+// incident, its current state.
+func SecurityIncidentTable() Table {
+	t := Table{Name: "SecurityIncident", From: `SELECT * EXCLUDE (GroupRuleId, GroupKey), 'SecurityIncident' AS "Type" FROM "SecurityIncident"`}
+	add := columnAdder(&t)
+	add(TDatetime, "TimeGenerated")
+	add(TString, "IncidentName")
+	add(TLong, "IncidentNumber")
+	add(TString, "Title Description Severity Status Classification ClassificationReason ClassificationComment")
+	add(TDynamic, "Owner")
+	add(TString, "ProviderName ProviderIncidentId")
+	add(TDatetime, "FirstActivityTime LastActivityTime FirstModifiedTime LastModifiedTime CreatedTime ClosedTime")
+	add(TDynamic, "AlertIds RelatedAnalyticRuleIds Labels Comments Tactics Techniques Entities AdditionalData")
+	add(TString, "SourceSystem Type")
+	return t
+}
+
+// SensitivityLabelTable names and ranks sensitivity label ids for rules;
+// its rows come from configuration (the detection engine scopes it), so
+// by default it is empty.
+func SensitivityLabelTable() Table {
+	t := Table{Name: "SensitivityLabel", From: `SELECT CAST(NULL AS VARCHAR) AS LabelId, CAST(NULL AS VARCHAR) AS LabelName, CAST(NULL AS BIGINT) AS "Rank" WHERE false`}
+	add := columnAdder(&t)
+	add(TString, "LabelId LabelName")
+	add(TLong, "Rank")
+	return t
+}
+
+func columnAdder(t *Table) func(Type, string) {
+	return func(typ Type, names string) {
+		for _, n := range strings.Fields(names) {
+			t.Columns = append(t.Columns, Column{Name: n, Type: typ})
+		}
+	}
+}
+
 // DefaultCatalog holds the tables of the aiwatch store.
 func DefaultCatalog() *Catalog {
 	c := NewCatalog()
-	if err := c.Register(CopilotActivityTable()); err != nil {
-		panic(err) // a fixed schema; only a programming error gets here
+	for _, t := range []Table{CopilotActivityTable(), SecurityAlertTable(), SecurityIncidentTable(), SensitivityLabelTable()} {
+		if err := c.Register(t); err != nil {
+			panic(err) // a fixed schema; only a programming error gets here
+		}
 	}
 	return c
 }

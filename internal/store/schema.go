@@ -144,6 +144,111 @@ var migrations = []string{
 		UpdatedAt TIMESTAMP NOT NULL,
 		PRIMARY KEY (TenantId, IntervalStart, IntervalEnd)
 	)`,
+	// 10-14: detections (internal/detect). SecurityAlert and
+	// SecurityIncident carry Sentinel's column names; JSON columns hold
+	// JSON text. An incident row is its current state; its history is in
+	// IncidentEvent.
+	`CREATE TABLE SecurityAlert (
+		TimeGenerated TIMESTAMP NOT NULL,  -- when the alert was raised
+		SystemAlertId VARCHAR PRIMARY KEY,
+		AlertName VARCHAR NOT NULL,
+		DisplayName VARCHAR NOT NULL,
+		Description VARCHAR NOT NULL,
+		AlertSeverity VARCHAR NOT NULL,
+		Status VARCHAR NOT NULL,
+		ProviderName VARCHAR NOT NULL,
+		VendorName VARCHAR NOT NULL,
+		ProductName VARCHAR NOT NULL,
+		AlertType VARCHAR NOT NULL,
+		Tactics VARCHAR NOT NULL,          -- comma-separated, as Sentinel has it
+		Techniques VARCHAR NOT NULL,       -- JSON array
+		Entities VARCHAR NOT NULL,         -- JSON array of entities
+		ExtendedProperties VARCHAR NOT NULL, -- JSON object
+		CompromisedEntity VARCHAR NOT NULL,
+		StartTime TIMESTAMP NOT NULL,      -- event time of the first record behind it
+		EndTime TIMESTAMP NOT NULL,
+		ProcessingEndTime TIMESTAMP NOT NULL,
+		RemediationSteps VARCHAR NOT NULL,
+		SourceSystem VARCHAR NOT NULL,
+		AnalyticRuleId VARCHAR NOT NULL,
+		AnalyticRuleName VARCHAR NOT NULL,
+		AnalyticRuleVersion VARCHAR NOT NULL,
+		AtlasTechniques VARCHAR NOT NULL,  -- JSON array
+		IncidentName VARCHAR NOT NULL,     -- '' when the rule creates no incident
+		RecordIds VARCHAR NOT NULL,        -- JSON array: the CopilotActivity records behind it
+		ResultCount INTEGER NOT NULL,      -- query result rows behind it
+		WindowStart TIMESTAMP NOT NULL,    -- the event-time window whose evaluation raised it
+		WindowEnd TIMESTAMP NOT NULL
+	)`,
+	`CREATE TABLE SecurityIncident (
+		TimeGenerated TIMESTAMP NOT NULL,  -- last change
+		IncidentName VARCHAR PRIMARY KEY,
+		IncidentNumber BIGINT NOT NULL,
+		Title VARCHAR NOT NULL,
+		Description VARCHAR NOT NULL,
+		Severity VARCHAR NOT NULL,
+		Status VARCHAR NOT NULL,           -- New, Active, Closed
+		Classification VARCHAR NOT NULL,
+		ClassificationReason VARCHAR NOT NULL,
+		ClassificationComment VARCHAR NOT NULL,
+		Owner VARCHAR NOT NULL,            -- JSON object
+		ProviderName VARCHAR NOT NULL,
+		ProviderIncidentId VARCHAR NOT NULL,
+		FirstActivityTime TIMESTAMP NOT NULL,
+		LastActivityTime TIMESTAMP NOT NULL,
+		FirstModifiedTime TIMESTAMP NOT NULL,
+		LastModifiedTime TIMESTAMP NOT NULL,
+		CreatedTime TIMESTAMP NOT NULL,
+		ClosedTime TIMESTAMP,
+		AlertIds VARCHAR NOT NULL,         -- JSON array
+		RelatedAnalyticRuleIds VARCHAR NOT NULL, -- JSON array
+		Labels VARCHAR NOT NULL,           -- JSON array of {labelName, labelType}
+		Comments VARCHAR NOT NULL,         -- JSON array of {message, author, createdTime}
+		Tactics VARCHAR NOT NULL,          -- JSON array
+		Techniques VARCHAR NOT NULL,       -- JSON array
+		Entities VARCHAR NOT NULL,         -- JSON array
+		AdditionalData VARCHAR NOT NULL,   -- JSON object
+		SourceSystem VARCHAR NOT NULL,
+		GroupRuleId VARCHAR NOT NULL,      -- grouping: the rule and key alerts join by
+		GroupKey VARCHAR NOT NULL
+	)`,
+	// AlertCover: what each alert covers, so re-evaluating a window (late
+	// records, restarts) never raises it twice: records by RecordId, and
+	// result rows without records by a key of their entities and details
+	// within the event-time window.
+	`CREATE TABLE AlertCover (
+		RuleId VARCHAR NOT NULL,
+		Kind VARCHAR NOT NULL,             -- 'record' or 'row'
+		CoverKey VARCHAR NOT NULL,
+		SystemAlertId VARCHAR NOT NULL,    -- '' when the alert was suppressed
+		WindowStart TIMESTAMP NOT NULL,
+		WindowEnd TIMESTAMP NOT NULL
+	)`,
+	// RuleState: per rule, the last event-time window evaluated and the
+	// ingestion watermark the late-record check starts from.
+	`CREATE TABLE RuleState (
+		RuleId VARCHAR PRIMARY KEY,
+		LastWindowEnd TIMESTAMP,
+		Watermark TIMESTAMP,
+		LastRun TIMESTAMP,
+		LastError VARCHAR,
+		Windows BIGINT NOT NULL,
+		Alerts BIGINT NOT NULL,
+		Suppressed BIGINT NOT NULL
+	)`,
+	// IncidentEvent: every creation and change of an incident, written with
+	// it; automation reads the ones not yet dispatched, so a crash between
+	// the change and its automation repeats the automation, never skips it.
+	`CREATE TABLE IncidentEvent (
+		Seq BIGINT PRIMARY KEY,
+		IncidentName VARCHAR NOT NULL,
+		EventTime TIMESTAMP NOT NULL,
+		Kind VARCHAR NOT NULL,             -- created, updated
+		Actor VARCHAR NOT NULL,
+		Changed VARCHAR NOT NULL,          -- JSON array of field names
+		Detail VARCHAR NOT NULL,           -- JSON object
+		Dispatched BOOLEAN NOT NULL
+	)`,
 }
 
 // stagingDDL holds the Id hashes of the rows being checked for duplicates.
