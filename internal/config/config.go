@@ -27,6 +27,32 @@ type Config struct {
 	Tenants   []Tenant  `yaml:"tenants"`
 	Collector Collector `yaml:"collector"`
 	Server    Server    `yaml:"server"`
+	Detection Detection `yaml:"detection"`
+}
+
+// Detection configures the rule scheduler.
+type Detection struct {
+	// BuiltinRules runs the Copilot rule pack shipped in the binary.
+	BuiltinRules bool `yaml:"builtin_rules"`
+	// Rules are more rule files or directories (Sentinel analytic-rule YAML).
+	Rules []string `yaml:"rules"`
+	// Disabled turns off rules by id or name (e.g. pack rules).
+	Disabled []string `yaml:"disabled_rules"`
+	// Horizon: late records whose event time is older than this are not
+	// evaluated again.
+	Horizon Duration `yaml:"horizon"`
+	// Interval between scheduler passes under aiwatch serve.
+	Interval Duration `yaml:"interval"`
+	// Labels name and rank sensitivity label ids (higher rank = more
+	// sensitive) for rules, through the SensitivityLabel table.
+	Labels []Label `yaml:"labels"`
+}
+
+// Label is one sensitivity label.
+type Label struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	Rank int    `yaml:"rank"`
 }
 
 // Collector tunes the Management API collector.
@@ -72,6 +98,11 @@ func Default() Config {
 			ContentTypes: []string{"Audit.General"},
 		},
 		Server: Server{Listen: "127.0.0.1:8080"},
+		Detection: Detection{
+			BuiltinRules: true,
+			Horizon:      Duration(7 * 24 * time.Hour),
+			Interval:     Duration(time.Minute),
+		},
 	}
 }
 
@@ -167,6 +198,8 @@ var sections = map[string]struct {
 	"Endpoints": {"in a tenant's endpoints", reflect.TypeFor[Endpoints]()},
 	"Collector": {"in collector", reflect.TypeFor[Collector]()},
 	"Server":    {"in server", reflect.TypeFor[Server]()},
+	"Detection": {"in detection", reflect.TypeFor[Detection]()},
+	"Label":     {"in a detection.labels entry", reflect.TypeFor[Label]()},
 }
 
 // yamlError turns yaml's type errors into one problem per line, naming the
@@ -332,6 +365,32 @@ func (c Config) Validate() error {
 		}
 	case err == nil && !loopback(host):
 		add("server.listen %q is not a loopback address; set server.token_env or server.token_file so the API requires a token", srv.Listen)
+	}
+
+	det := c.Detection
+	if det.Horizon.D() < time.Hour || det.Horizon.D() > 180*24*time.Hour {
+		add("detection.horizon %s must be between 1h and 180d", det.Horizon)
+	}
+	if det.Interval.D() < time.Second || det.Interval.D() > 24*time.Hour {
+		add("detection.interval %s must be between 1s and 24h", det.Interval)
+	}
+	for i, r := range det.Rules {
+		if _, err := os.Stat(r); err != nil {
+			add("detection.rules[%d] %q cannot be read: %s", i, r, pathErr(err))
+		}
+	}
+	labelIDs := map[string]bool{}
+	for i, l := range det.Labels {
+		switch {
+		case strings.TrimSpace(l.ID) == "":
+			add("detection.labels[%d] has no id; give the sensitivity label's GUID", i)
+		case labelIDs[strings.ToLower(l.ID)]:
+			add("detection.labels[%d]: id %s is listed twice", i, l.ID)
+		}
+		labelIDs[strings.ToLower(l.ID)] = true
+		if strings.TrimSpace(l.Name) == "" {
+			add("detection.labels[%d] (id %s) has no name", i, l.ID)
+		}
 	}
 
 	if len(p) > 0 {

@@ -227,6 +227,19 @@ func TestValidateMessages(t *testing.T) {
 			[]string{`tenants[0] (name "contoso"): set exactly one of client_secret_env, client_secret_file, certificate_file`}},
 		{"env not set", func(c *Config) { c.Tenants[0].ClientSecretEnv = "AIWATCH_UNSET" },
 			[]string{`tenants[0] (name "contoso"): client_secret_env "AIWATCH_UNSET" is not set in the environment`}},
+		{"detection values", func(c *Config) {
+			c.Detection.Horizon = Duration(time.Minute)
+			c.Detection.Interval = 0
+			c.Detection.Rules = []string{missing}
+			c.Detection.Labels = []Label{{ID: "a1", Name: "General", Rank: 1}, {ID: "A1", Name: "Secret", Rank: 3}, {Name: "x"}, {ID: "b2"}}
+		}, []string{
+			"detection.horizon 1m must be between 1h and 180d",
+			"detection.interval 0s must be between 1s and 24h",
+			`detection.rules[0] "` + missing + `" cannot be read: no such file or directory`,
+			"detection.labels[1]: id A1 is listed twice",
+			"detection.labels[2] has no id; give the sensitivity label's GUID",
+			"detection.labels[3] (id b2) has no name",
+		}},
 		{"secret file missing", func(c *Config) { c.Tenants[0].ClientSecretEnv = ""; c.Tenants[0].ClientSecretFile = missing },
 			[]string{`tenants[0] (name "contoso"): client_secret_file "` + missing + `" cannot be read: no such file or directory`}},
 		{"secret file empty", func(c *Config) { c.Tenants[0].ClientSecretEnv = ""; c.Tenants[0].ClientSecretFile = emptySecret },

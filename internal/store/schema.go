@@ -249,6 +249,8 @@ var migrations = []string{
 		Detail VARCHAR NOT NULL,           -- JSON object
 		Dispatched BOOLEAN NOT NULL
 	)`,
+	// 15: numbers for incidents and their events.
+	`CREATE SEQUENCE IncidentEventSeq START 1; CREATE SEQUENCE IncidentNumberSeq START 1`,
 }
 
 // stagingDDL holds the Id hashes of the rows being checked for duplicates.

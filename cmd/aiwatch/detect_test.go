@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// Microsoft's four Copilot rules, written out by us in Sentinel's format,
+// run unchanged through the scheduler over the fixture and raise exactly
+// the alerts the fixtures README names; a second pass raises nothing; the
+// incidents can be listed, shown and closed.
+func TestDetectSentinelRulesOnFixture(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if _, stderr, code := run(t, "import", "--data", data, "../../testdata/fixtures/copilot-interactions.jsonl"); code != 0 {
+		t.Fatalf("import: %s", stderr)
+	}
+	rulesDir := "../../internal/rules/testdata/sentinel"
+	stdout, stderr, code := run(t, "detect", "--data", data, "--no-builtin", "--rules", rulesDir, "--json")
+	if code != 0 {
+		t.Fatalf("detect exit %d: %s", code, stderr)
+	}
+	var sum struct{ Rules, Alerts, Incidents, Duplicates int }
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("summary %q: %v", stdout, err)
+	}
+	if sum.Rules != 4 || sum.Alerts != 4 || sum.Incidents != 4 {
+		t.Fatalf("summary %+v, want 4 rules, 4 alerts, 4 incidents", sum)
+	}
+	stdout, _, _ = run(t, "alerts", "--data", data, "--format", "json")
+	var alerts []struct {
+		Name    string
+		Records []string
+	}
+	if err := json.Unmarshal([]byte(stdout), &alerts); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range alerts {
+		got = append(got, a.Name+": "+strings.Join(a.Records, ","))
+	}
+	sort.Strings(got)
+	// From the fixtures README (copilot-interactions.jsonl): line 15 turns
+	// file uploads off, line 7 is the jailbreak on Messages[0], line 13 a
+	// plugin made by a Regular user; lines 14+15 are the tampering pair
+	// (an aggregate: no single record behind it).
+	want := []string{
+		"Copilot file uploads turned off: 7826f49a-9109-42c6-9a1d-110d9ad87ab2",
+		"Copilot jailbreak flagged on the first message: 4e814558-4e74-4a98-9267-9fad350f5e18",
+		"Copilot plugin created by a non-admin: db504901-3959-4e43-89f3-a0e3cdcf038e",
+		"Copilot plugin enabled and disabled within five minutes: ",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("alerts:\n got  %q\n want %q", got, want)
+	}
+
+	stdout, _, _ = run(t, "detect", "--data", data, "--no-builtin", "--rules", rulesDir, "--json")
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil || sum.Alerts != 0 {
+		t.Fatalf("second pass %q, want 0 alerts", stdout)
+	}
+
+	stdout, _, _ = run(t, "incidents", "list", "--data", data, "--status", "New")
+	if n := strings.Count(stdout, "\n"); n != 5 {
+		t.Fatalf("incidents list: %d lines, want a header and 4:\n%s", n, stdout)
+	}
+	if _, stderr, code := run(t, "incidents", "update", "1", "--data", data, "--status", "Closed"); code != 2 || !strings.Contains(stderr, "needs a classification") {
+		t.Fatalf("closing without classification: exit %d, %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "incidents", "update", "1", "--data", data, "--status", "Closed", "--classification", "BenignPositive", "--comment", "planned change", "--by", "ana"); code != 0 {
+		t.Fatalf("close: %s", stderr)
+	}
+	stdout, _, _ = run(t, "incidents", "show", "1", "--data", data)
+	for _, s := range []string{"status      Closed", "BenignPositive (SuspiciousButExpected)", "ana: planned change", "Alerts (1):"} {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("incidents show lacks %q:\n%s", s, stdout)
+		}
+	}
+}

@@ -1,0 +1,516 @@
+// Package detect runs analytic rules over CopilotActivity, raises alerts
+// and groups them into incidents.
+//
+// Scheduling is by event time, not by arrival. Each rule's windows lie on a
+// grid of its queryFrequency: the run for window end E sees the records
+// with TimeGenerated in [E-queryPeriod, E), and now() is E. A window is
+// evaluated once its end has passed. Audit records arrive hours or days
+// late, so every pass also finds the records ingested since the previous
+// pass whose event time falls in windows already evaluated (within the
+// horizon) and evaluates those windows again, as if the records had been
+// there on time. Alerts remember the records (or, for results without
+// records, the entities within the window) they cover, so evaluating a
+// window again never raises an alert twice. What a pass has done is
+// committed window by window with the alerts it raised: a restart resumes
+// where it stopped and skips no window.
+//
+// Windows in whose period no record lies are not evaluated: a rule over
+// nothing can only fire on absence, which the grid of stored records does
+// not show (rules with triggerOperator lt/eq 0 fire only on windows that
+// have some record).
+package detect
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aiwatch/aiwatch/internal/kql"
+	"github.com/aiwatch/aiwatch/internal/rules"
+	"github.com/aiwatch/aiwatch/internal/store"
+)
+
+// DefaultHorizon is how far back in event time late records are still
+// evaluated: the Management API keeps content for 7 days.
+const DefaultHorizon = 7 * 24 * time.Hour
+
+// Label names and ranks a sensitivity label id for rules (the
+// SensitivityLabel table).
+type Label struct {
+	ID, Name string
+	Rank     int
+}
+
+// Options tune the engine.
+type Options struct {
+	Horizon            time.Duration // default DefaultHorizon
+	Now                func() time.Time
+	Logger             *slog.Logger
+	Labels             []Label
+	MaxAlertsPerWindow int // AlertPerResult: at most this many alerts per window, the rest merged into the last (Sentinel: 150)
+	Registerer         prometheus.Registerer
+}
+
+// Engine evaluates rules over a store.
+type Engine struct {
+	st    *store.Store
+	rules []*rules.Rule
+	cat   *kql.Catalog
+	opts  Options
+	log   *slog.Logger
+	m     *metrics
+
+	mu sync.Mutex // one pass at a time; incidents are numbered under it
+
+	afterWindow func() // tests: called after each window commits
+}
+
+// New prepares an engine for the enabled rules among rs.
+func New(st *store.Store, rs []*rules.Rule, opts Options) (*Engine, error) {
+	if opts.Horizon <= 0 {
+		opts.Horizon = DefaultHorizon
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxAlertsPerWindow <= 0 {
+		opts.MaxAlertsPerWindow = 150
+	}
+	cat, err := Catalog(opts.Labels)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{st: st, cat: cat, opts: opts, log: opts.Logger, m: newMetrics(opts.Registerer)}
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if r == nil || !r.Enabled {
+			continue
+		}
+		if seen[r.ID] {
+			return nil, fmt.Errorf("rule id %s is used twice (%s)", r.ID, r.File)
+		}
+		seen[r.ID] = true
+		if r.QueryFrequency <= 0 || r.QueryPeriod <= 0 {
+			return nil, fmt.Errorf("rule %s (%s) has no queryFrequency or queryPeriod", r.ID, r.Name)
+		}
+		e.rules = append(e.rules, r)
+	}
+	return e, nil
+}
+
+// Catalog is the KQL catalogue rules compile against: the store's tables,
+// with SensitivityLabel holding the configured labels.
+func Catalog(labels []Label) (*kql.Catalog, error) {
+	cat := kql.DefaultCatalog()
+	if len(labels) == 0 {
+		return cat, nil
+	}
+	var vals []string
+	for _, l := range labels {
+		vals = append(vals, fmt.Sprintf("(%s, %s, %d)", sqlString(l.ID), sqlString(l.Name), l.Rank))
+	}
+	return cat.Scoped("SensitivityLabel", "SELECT * FROM (VALUES "+strings.Join(vals, ", ")+`) AS t(LabelId, LabelName, "Rank")`)
+}
+
+// Rules are the enabled rules the engine runs.
+func (e *Engine) Rules() []*rules.Rule { return e.rules }
+
+// Summary counts what a pass did.
+type Summary struct {
+	Rules       int `json:"rules"`
+	Windows     int `json:"windows"`       // windows evaluated, late ones included
+	LateWindows int `json:"lateWindows"`   // windows evaluated again for late records
+	Alerts      int `json:"alerts"`        // alerts raised
+	Duplicates  int `json:"duplicates"`    // results already covered by an alert
+	Suppressed  int `json:"suppressed"`    // alerts suppressed by the rule's suppression
+	Incidents   int `json:"incidents"`     // incidents created
+	Grouped     int `json:"grouped"`       // alerts added to an existing incident
+	BeyondHoriz int `json:"beyondHorizon"` // late records older than the horizon, not evaluated
+	Errors      int `json:"errors"`        // rules whose pass failed
+}
+
+func (s *Summary) add(o Summary) {
+	s.Windows += o.Windows
+	s.LateWindows += o.LateWindows
+	s.Alerts += o.Alerts
+	s.Duplicates += o.Duplicates
+	s.Suppressed += o.Suppressed
+	s.Incidents += o.Incidents
+	s.Grouped += o.Grouped
+	s.BeyondHoriz += o.BeyondHoriz
+}
+
+// RunOnce evaluates every rule over every window due and every window
+// with late records, then returns. One rule's failure is logged, recorded
+// in RuleState and counted; the other rules still run.
+func (e *Engine) RunOnce(ctx context.Context) (Summary, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.opts.Now().UTC()
+	wm := e.st.Watermark()
+	if wm.After(now) {
+		wm = now
+	}
+	var sum Summary
+	var errs []error
+	for _, r := range e.rules {
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+		sum.Rules++
+		start := time.Now()
+		rs, err := e.runRule(ctx, r, now, wm)
+		sum.add(rs)
+		e.m.observe(r, rs, err, time.Since(start))
+		if err != nil {
+			if ctx.Err() != nil {
+				return sum, ctx.Err()
+			}
+			sum.Errors++
+			errs = append(errs, err)
+			e.log.Error("rule failed", "rule", r.Name, "rule_id", r.ID, "err", err)
+			e.saveError(ctx, r, now, err)
+		}
+	}
+	return sum, errors.Join(errs...)
+}
+
+type ruleState struct {
+	lastEnd, watermark sql.NullTime
+	windows, alerts    int64
+	suppressed         int64
+}
+
+func (e *Engine) loadState(ctx context.Context, id string) (ruleState, error) {
+	var s ruleState
+	err := e.st.DB().QueryRowContext(ctx, `SELECT LastWindowEnd, Watermark, Windows, Alerts, Suppressed FROM RuleState WHERE RuleId = $1`, id).
+		Scan(&s.lastEnd, &s.watermark, &s.windows, &s.alerts, &s.suppressed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ruleState{}, nil
+	}
+	return s, err
+}
+
+// runRule does one pass of one rule.
+func (e *Engine) runRule(ctx context.Context, r *rules.Rule, now, wm time.Time) (Summary, error) {
+	var sum Summary
+	st, err := e.loadState(ctx, r.ID)
+	if err != nil {
+		return sum, fmt.Errorf("rule %s: cannot read its state: %w", r.ID, err)
+	}
+	f, p := r.QueryFrequency, r.QueryPeriod
+	gridNow := floorTime(now, f)
+	late := map[time.Time]bool{}
+	if st.lastEnd.Valid && st.watermark.Valid {
+		from := now.Add(-e.opts.Horizon)
+		buckets, err := e.buckets(ctx, f, `IngestionTime >= $1 AND IngestionTime < $2 AND TimeGenerated < $3 AND TimeGenerated >= $4`,
+			st.watermark.Time, wm, st.lastEnd.Time, from)
+		if err != nil {
+			return sum, fmt.Errorf("rule %s: cannot find late records: %w", r.ID, err)
+		}
+		for _, end := range endsFor(buckets, f, p) {
+			if !end.After(st.lastEnd.Time) {
+				late[end] = true
+			}
+		}
+		if err := e.st.DB().QueryRowContext(ctx, `SELECT count(*) FROM CopilotActivityData
+			WHERE IngestionTime >= $1 AND IngestionTime < $2 AND TimeGenerated < $3`, st.watermark.Time, wm, from).Scan(&sum.BeyondHoriz); err != nil {
+			return sum, fmt.Errorf("rule %s: cannot count late records: %w", r.ID, err)
+		}
+		if sum.BeyondHoriz > 0 {
+			e.log.Warn("late records older than the horizon are not evaluated", "rule", r.Name, "records", sum.BeyondHoriz, "horizon", e.opts.Horizon)
+		}
+	}
+	cond, args := `IngestionTime < $1 AND TimeGenerated < $2`, []any{wm, gridNow}
+	if st.lastEnd.Valid {
+		cond += ` AND TimeGenerated >= $3`
+		args = append(args, st.lastEnd.Time.Add(-p))
+	}
+	buckets, err := e.buckets(ctx, f, cond, args...)
+	if err != nil {
+		return sum, fmt.Errorf("rule %s: cannot find windows to evaluate: %w", r.ID, err)
+	}
+	var fresh []time.Time
+	for _, end := range endsFor(buckets, f, p) {
+		if end.After(gridNow) || (st.lastEnd.Valid && !end.After(st.lastEnd.Time)) {
+			continue
+		}
+		fresh = append(fresh, end)
+	}
+	lateEnds := sortedTimes(late)
+	for _, end := range lateEnds {
+		ws, err := e.window(ctx, r, end.Add(-p), end, wm, now, nil)
+		sum.add(ws)
+		sum.Windows++
+		sum.LateWindows++
+		if err != nil {
+			return sum, err
+		}
+		if err := e.windowDone(ctx); err != nil {
+			return sum, err
+		}
+	}
+	for _, end := range fresh {
+		ws, err := e.window(ctx, r, end.Add(-p), end, wm, now, &end)
+		sum.add(ws)
+		sum.Windows++
+		if err != nil {
+			return sum, err
+		}
+		if err := e.windowDone(ctx); err != nil {
+			return sum, err
+		}
+	}
+	// The pass is complete: later passes look for records ingested from wm on.
+	_, err = e.st.DB().ExecContext(ctx, `INSERT INTO RuleState (RuleId, LastWindowEnd, Watermark, LastRun, LastError, Windows, Alerts, Suppressed)
+		VALUES ($1, NULL, $2, $3, NULL, 0, 0, 0)
+		ON CONFLICT (RuleId) DO UPDATE SET Watermark = excluded.Watermark, LastRun = excluded.LastRun, LastError = NULL`, r.ID, wm, now)
+	if err != nil {
+		return sum, fmt.Errorf("rule %s: cannot save its state: %w", r.ID, err)
+	}
+	return sum, nil
+}
+
+func (e *Engine) windowDone(ctx context.Context) error {
+	if e.afterWindow != nil {
+		e.afterWindow()
+	}
+	return ctx.Err()
+}
+
+// buckets lists the distinct queryFrequency buckets of event time among
+// the records matching cond.
+func (e *Engine) buckets(ctx context.Context, f time.Duration, cond string, args ...any) ([]int64, error) {
+	q := fmt.Sprintf(`SELECT DISTINCT CAST(floor(epoch_us(TimeGenerated) / %d) AS BIGINT) FROM CopilotActivityData WHERE %s`, f.Microseconds(), cond)
+	rs, err := e.st.DB().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []int64
+	for rs.Next() {
+		var b int64
+		if err := rs.Scan(&b); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rs.Err()
+}
+
+// endsFor lists the window ends on the grid of f whose period p contains
+// some of the buckets: a record at t lies in the windows ending in (t, t+p].
+func endsFor(buckets []int64, f, p time.Duration) []time.Time {
+	n := int64((p + f - 1) / f)
+	set := map[int64]bool{}
+	for _, b := range buckets {
+		for k := b + 1; k <= b+n; k++ {
+			set[k] = true
+		}
+	}
+	out := make([]time.Time, 0, len(set))
+	for k := range set {
+		out = append(out, time.UnixMicro(k*f.Microseconds()).UTC())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
+}
+
+func floorTime(t time.Time, f time.Duration) time.Time {
+	us := f.Microseconds()
+	return time.UnixMicro(t.UnixMicro() / us * us).UTC()
+}
+
+func sortedTimes(m map[time.Time]bool) []time.Time {
+	out := make([]time.Time, 0, len(m))
+	for t := range m {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
+}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func sqlTime(t time.Time) string {
+	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.999999") + "'"
+}
+
+func (e *Engine) compile(r *rules.Rule, start, end, wm time.Time) (*kql.Compiled, error) {
+	from := fmt.Sprintf("SELECT * FROM CopilotActivity WHERE TimeGenerated >= %s AND TimeGenerated < %s AND IngestionTime < %s",
+		sqlTime(start), sqlTime(end), sqlTime(wm))
+	cat, err := e.cat.Scoped("CopilotActivity", from)
+	if err != nil {
+		return nil, err
+	}
+	comp, err := kql.Compile(r.Query, cat, kql.Options{Now: end})
+	if err != nil {
+		return nil, fmt.Errorf("rule %s (%s): cannot compile its query: %w", r.ID, r.Name, err)
+	}
+	return comp, nil
+}
+
+// query runs the rule over the window [start, end) as it stood at the
+// ingestion watermark.
+func (e *Engine) query(ctx context.Context, r *rules.Rule, start, end, wm time.Time) ([]row, error) {
+	comp, err := e.compile(r, start, end, wm)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := e.st.DB().QueryContext(ctx, comp.SQL)
+	if err != nil {
+		return nil, fmt.Errorf("rule %s (%s): query failed over %s–%s: %w", r.ID, r.Name, start.Format(time.RFC3339), end.Format(time.RFC3339), err)
+	}
+	defer rs.Close()
+	idx := make(map[string]int, len(comp.Columns))
+	for i, c := range comp.Columns {
+		idx[c.Name] = i
+	}
+	var out []row
+	for rs.Next() {
+		vals := make([]any, len(comp.Columns))
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("rule %s: cannot read a result row: %w", r.ID, err)
+		}
+		out = append(out, row{cols: comp.Columns, vals: vals, idx: idx})
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("rule %s (%s): query failed: %w", r.ID, r.Name, err)
+	}
+	return out, nil
+}
+
+// window evaluates one window and commits its alerts, incidents and (for a
+// window evaluated for the first time) the rule's progress together.
+func (e *Engine) window(ctx context.Context, r *rules.Rule, start, end, wm, now time.Time, advance *time.Time) (Summary, error) {
+	var sum Summary
+	rows, err := e.query(ctx, r, start, end, wm)
+	if err != nil {
+		return sum, err
+	}
+	conn, err := e.st.DB().Conn(ctx)
+	if err != nil {
+		return sum, err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return sum, err
+	}
+	defer tx.Rollback()
+	var raised []*Alert
+	if r.Triggered(len(rows)) && len(rows) > 0 {
+		raised, sum, err = e.raise(ctx, tx, r, rows, start, end, now)
+		if err != nil {
+			return sum, fmt.Errorf("rule %s (%s): cannot store alerts for %s–%s: %w", r.ID, r.Name, start.Format(time.RFC3339), end.Format(time.RFC3339), err)
+		}
+	}
+	for _, a := range raised {
+		created, err := e.attachIncident(ctx, tx, r, a, now)
+		if err != nil {
+			return sum, fmt.Errorf("rule %s (%s): cannot file alert %s in an incident: %w", r.ID, r.Name, a.ID, err)
+		}
+		if a.IncidentID != "" {
+			if created {
+				sum.Incidents++
+			} else {
+				sum.Grouped++
+			}
+		}
+		if err := insertAlert(ctx, tx, r, a); err != nil {
+			return sum, fmt.Errorf("rule %s (%s): cannot store alert: %w", r.ID, r.Name, err)
+		}
+	}
+	lastEnd := any(nil)
+	if advance != nil {
+		lastEnd = *advance
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO RuleState (RuleId, LastWindowEnd, Watermark, LastRun, LastError, Windows, Alerts, Suppressed)
+		VALUES ($1, $2, NULL, $3, NULL, 1, $4, $5)
+		ON CONFLICT (RuleId) DO UPDATE SET
+			LastWindowEnd = CASE WHEN excluded.LastWindowEnd IS NULL THEN RuleState.LastWindowEnd
+				WHEN RuleState.LastWindowEnd IS NULL OR excluded.LastWindowEnd > RuleState.LastWindowEnd THEN excluded.LastWindowEnd
+				ELSE RuleState.LastWindowEnd END,
+			LastRun = excluded.LastRun, Windows = RuleState.Windows + 1,
+			Alerts = RuleState.Alerts + excluded.Alerts, Suppressed = RuleState.Suppressed + excluded.Suppressed`,
+		r.ID, lastEnd, now, sum.Alerts, sum.Suppressed)
+	if err != nil {
+		return sum, fmt.Errorf("rule %s: cannot save its progress: %w", r.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return sum, fmt.Errorf("rule %s: cannot commit window %s–%s: %w", r.ID, start.Format(time.RFC3339), end.Format(time.RFC3339), err)
+	}
+	for _, a := range raised {
+		e.log.Info("alert raised", "rule", r.Name, "alert", a.ID, "severity", a.Severity, "incident", a.IncidentID,
+			"window_end", end.Format(time.RFC3339), "records", len(a.Records))
+	}
+	return sum, nil
+}
+
+func (e *Engine) saveError(ctx context.Context, r *rules.Rule, now time.Time, err error) {
+	msg := err.Error()
+	if len(msg) > 2000 {
+		msg = msg[:2000]
+	}
+	_, _ = e.st.DB().ExecContext(context.WithoutCancel(ctx), `INSERT INTO RuleState (RuleId, LastWindowEnd, Watermark, LastRun, LastError, Windows, Alerts, Suppressed)
+		VALUES ($1, NULL, NULL, $2, $3, 0, 0, 0)
+		ON CONFLICT (RuleId) DO UPDATE SET LastRun = excluded.LastRun, LastError = excluded.LastError`, r.ID, now, msg)
+}
+
+// WindowResult is what one window of a rule returned (aiwatch rules test).
+type WindowResult struct {
+	Start, End time.Time
+	Columns    []kql.Column
+	Rows       [][]any
+	Triggered  bool
+}
+
+// Test evaluates a rule over every window that holds stored records, as
+// a first pass of the scheduler would, and stores nothing. The rule need
+// not be one of the engine's.
+func (e *Engine) Test(ctx context.Context, r *rules.Rule) ([]WindowResult, error) {
+	if r.QueryFrequency <= 0 || r.QueryPeriod <= 0 {
+		return nil, fmt.Errorf("rule %s has no queryFrequency or queryPeriod", r.Name)
+	}
+	now := e.opts.Now().UTC()
+	wm := e.st.Watermark()
+	buckets, err := e.buckets(ctx, r.QueryFrequency, `IngestionTime < $1`, wm)
+	if err != nil {
+		return nil, err
+	}
+	var out []WindowResult
+	for _, end := range endsFor(buckets, r.QueryFrequency, r.QueryPeriod) {
+		if end.After(floorTime(now, r.QueryFrequency)) {
+			continue
+		}
+		start := end.Add(-r.QueryPeriod)
+		rows, err := e.query(ctx, r, start, end, wm)
+		if err != nil {
+			return out, err
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		w := WindowResult{Start: start, End: end, Columns: rows[0].cols, Triggered: r.Triggered(len(rows))}
+		for _, rw := range rows {
+			w.Rows = append(w.Rows, rw.vals)
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
