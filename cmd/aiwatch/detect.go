@@ -51,14 +51,25 @@ func (f *ruleFlags) load(cmd *cobra.Command) (config.Config, []*rules.Rule, int,
 			return cfg, nil, 0, err
 		}
 	}
+	if f.noBuiltin {
+		cfg.Detection.BuiltinRules = false
+	}
+	rs, bad, err := loadRuleSet(cfg, f.paths, cmd.ErrOrStderr())
+	return cfg, rs, bad, err
+}
+
+// loadRuleSet loads the built-in pack (unless turned off), the config's
+// rule paths and extra paths, marks the config's disabled rules, prints
+// every problem to w and counts the errors.
+func loadRuleSet(cfg config.Config, extra []string, w io.Writer) ([]*rules.Rule, int, error) {
 	cat, err := detect.Catalog(labelsOf(cfg))
 	if err != nil {
-		return cfg, nil, 0, err
+		return nil, 0, err
 	}
 	l := rules.NewLoader(cat)
 	var rs []*rules.Rule
 	var ps []rules.Problem
-	if cfg.Detection.BuiltinRules && !f.noBuiltin {
+	if cfg.Detection.BuiltinRules {
 		if fsys, dir := builtinRules(); fsys != nil {
 			l.Prefix = "builtin:"
 			r, p := l.LoadFS(fsys, dir)
@@ -66,7 +77,7 @@ func (f *ruleFlags) load(cmd *cobra.Command) (config.Config, []*rules.Rule, int,
 			l.Prefix = ""
 		}
 	}
-	if paths := append(slices.Clone(cfg.Detection.Rules), f.paths...); len(paths) > 0 {
+	if paths := append(slices.Clone(cfg.Detection.Rules), extra...); len(paths) > 0 {
 		r, p := l.LoadPaths(paths)
 		rs, ps = append(rs, r...), append(ps, p...)
 	}
@@ -75,16 +86,14 @@ func (f *ruleFlags) load(cmd *cobra.Command) (config.Config, []*rules.Rule, int,
 		if !p.Warning {
 			bad++
 		}
-		fmt.Fprintln(cmd.ErrOrStderr(), p.Error())
+		fmt.Fprintln(w, p.Error())
 	}
-	var out []*rules.Rule
 	for _, r := range rs {
 		if slices.Contains(cfg.Detection.Disabled, r.ID) || slices.Contains(cfg.Detection.Disabled, r.Name) {
 			r.Enabled = false
 		}
-		out = append(out, r)
 	}
-	return cfg, out, bad, nil
+	return rs, bad, nil
 }
 
 func labelsOf(cfg config.Config) []detect.Label {
