@@ -20,6 +20,7 @@ import (
 	"github.com/aiwatch/aiwatch/internal/detect"
 	"github.com/aiwatch/aiwatch/internal/render"
 	"github.com/aiwatch/aiwatch/internal/rules"
+	"github.com/aiwatch/aiwatch/internal/server"
 	"github.com/aiwatch/aiwatch/internal/store"
 )
 
@@ -245,14 +246,24 @@ func newAlertsCmd() *cobra.Command {
 				}
 				f.Since = t
 			}
-			st, err := openStore(cmd.Context(), true)
+			st, client, err := openOrServer(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			as, err := detect.NewDesk(st, nil).Alerts(cmd.Context(), f)
-			if err != nil {
-				return err
+			var as []detect.Alert
+			if client != nil {
+				raw, err := client.Alerts(cmd.Context(), server.AlertFilter{Since: f.Since, Severity: severity, Rule: rule, Limit: limit})
+				if err != nil {
+					return err
+				}
+				if err := json.Unmarshal(raw, &as); err != nil {
+					return fmt.Errorf("cannot read the server's answer: %w", err)
+				}
+			} else {
+				defer st.Close()
+				if as, err = detect.NewDesk(st, nil).Alerts(cmd.Context(), f); err != nil {
+					return err
+				}
 			}
 			return writeAlerts(cmd.OutOrStdout(), format, as)
 		},
@@ -321,14 +332,27 @@ func newIncidentsCmd() *cobra.Command {
 			if err := render.CheckFormat(format); err != nil {
 				return err
 			}
-			st, err := openStore(cmd.Context(), true)
+			st, client, err := openOrServer(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			incs, err := detect.NewDesk(st, nil).Incidents(cmd.Context(), detect.IncidentFilter{Status: status, Severity: severity, RuleID: rule, Limit: limit})
-			if err != nil {
-				return err
+			var incs []detect.Incident
+			if client != nil {
+				if rule != "" {
+					return fmt.Errorf("--rule is not available through aiwatch serve; filter with aiwatch query on SecurityIncident")
+				}
+				raw, err := client.Incidents(cmd.Context(), server.IncidentFilter{Status: status, Severity: severity, Limit: limit})
+				if err != nil {
+					return err
+				}
+				if err := json.Unmarshal(raw, &incs); err != nil {
+					return fmt.Errorf("cannot read the server's answer: %w", err)
+				}
+			} else {
+				defer st.Close()
+				if incs, err = detect.NewDesk(st, nil).Incidents(cmd.Context(), detect.IncidentFilter{Status: status, Severity: severity, RuleID: rule, Limit: limit}); err != nil {
+					return err
+				}
 			}
 			switch format {
 			case "json":
@@ -358,14 +382,30 @@ func newIncidentsCmd() *cobra.Command {
 		Short: "Show one incident with its alerts, entities and comments",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd.Context(), true)
+			st, client, err := openOrServer(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			inc, alerts, err := detect.NewDesk(st, nil).Incident(cmd.Context(), args[0])
-			if err != nil {
-				return err
+			var inc detect.Incident
+			var alerts []detect.Alert
+			if client != nil {
+				raw, err := client.Incident(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				var v struct {
+					Incident detect.Incident `json:"incident"`
+					Alerts   []detect.Alert  `json:"alerts"`
+				}
+				if err := json.Unmarshal(raw, &v); err != nil {
+					return fmt.Errorf("cannot read the server's answer: %w", err)
+				}
+				inc, alerts = v.Incident, v.Alerts
+			} else {
+				defer st.Close()
+				if inc, alerts, err = detect.NewDesk(st, nil).Incident(cmd.Context(), args[0]); err != nil {
+					return err
+				}
 			}
 			if showJSON {
 				return writeJSON(cmd.OutOrStdout(), map[string]any{"incident": inc, "alerts": nonNilSlice(alerts)})
@@ -406,12 +446,30 @@ func newIncidentsCmd() *cobra.Command {
 			if by == "" {
 				by = "cli"
 			}
-			st, err := openStore(cmd.Context(), false)
+			st, client, err := openOrServer(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			inc, err := detect.NewDesk(st, nil).UpdateIncident(cmd.Context(), args[0], up, by)
+			var inc detect.Incident
+			if client != nil {
+				client.User = by
+				raw, err := client.UpdateIncident(cmd.Context(), args[0], server.IncidentUpdate{Status: up.Status, Severity: up.Severity,
+					Owner: up.Owner, Classification: up.Classification, ClassificationReason: up.ClassificationReason,
+					ClassificationComment: up.ClassificationComment, AddTags: up.AddTags, RemoveTags: up.RemoveTags, Comment: up.Comment})
+				var ae *server.APIError
+				if errors.As(err, &ae) && ae.StatusCode == 400 {
+					return &exitError{code: 2, msg: fmt.Sprintf("cannot update incident %s: %s", args[0], ae.Message)}
+				}
+				if err != nil {
+					return err
+				}
+				if err := json.Unmarshal(raw, &inc); err != nil {
+					return fmt.Errorf("cannot read the server's answer: %w", err)
+				}
+			} else {
+				defer st.Close()
+				inc, err = detect.NewDesk(st, nil).UpdateIncident(cmd.Context(), args[0], up, by)
+			}
 			if err != nil {
 				var ue *detect.UpdateError
 				if errors.As(err, &ue) {

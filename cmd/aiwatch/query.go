@@ -9,6 +9,7 @@ import (
 
 	"github.com/aiwatch/aiwatch/internal/kql"
 	"github.com/aiwatch/aiwatch/internal/render"
+	"github.com/aiwatch/aiwatch/internal/server"
 )
 
 func init() { rootCmd.AddCommand(newQueryCmd()) }
@@ -43,9 +44,12 @@ argument is "-". --explain prints the SQL instead of running it.`,
 				_, err := fmt.Fprintln(cmd.OutOrStdout(), comp.SQL)
 				return err
 			}
-			st, err := openStore(cmd.Context(), true)
+			st, client, err := openOrServer(cmd.Context(), true)
 			if err != nil {
 				return err
+			}
+			if client != nil {
+				return remoteQuery(cmd, client, text, format)
 			}
 			defer st.Close()
 			rs, err := st.DB().QueryContext(cmd.Context(), comp.SQL)
@@ -84,4 +88,17 @@ func queryText(cmd *cobra.Command, file string, args []string) (string, error) {
 		return args[0], nil
 	}
 	return "", fmt.Errorf("no query: give it as an argument, with -f FILE, or on stdin with -")
+}
+
+// remoteQuery runs the query through aiwatch serve and prints it as a
+// local run would.
+func remoteQuery(cmd *cobra.Command, c *server.Client, text, format string) error {
+	res, err := c.Query(cmd.Context(), text)
+	if err != nil {
+		return fmt.Errorf("query failed: %w", err)
+	}
+	if res.Truncated {
+		fmt.Fprintln(cmd.ErrOrStderr(), "the server returned only the first rows (its row cap); narrow the query")
+	}
+	return res.Write(cmd.OutOrStdout(), format)
 }

@@ -67,6 +67,7 @@ type IncidentUpdate struct {
 	Severity              *string  `json:"severity,omitempty"`
 	Owner                 *string  `json:"owner,omitempty"`
 	Classification        *string  `json:"classification,omitempty"`
+	ClassificationReason  *string  `json:"classificationReason,omitempty"`
 	ClassificationComment *string  `json:"classificationComment,omitempty"`
 	AddTags               []string `json:"addTags,omitempty"`
 	RemoveTags            []string `json:"removeTags,omitempty"`
@@ -204,7 +205,7 @@ func (a *api) updateIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if u.Status == nil && u.Severity == nil && u.Owner == nil && u.Classification == nil &&
+	if u.Status == nil && u.Severity == nil && u.Owner == nil && u.Classification == nil && u.ClassificationReason == nil &&
 		u.ClassificationComment == nil && len(u.AddTags) == 0 && len(u.RemoveTags) == 0 && u.Comment == "" {
 		writeError(w, http.StatusBadRequest, "the update changes nothing: set status, severity, owner, classification, classificationComment, addTags, removeTags or comment")
 		return
