@@ -145,6 +145,27 @@ rules still ran).`,
 			}
 			sum, runErr := eng.RunOnce(cmd.Context())
 			out := cmd.OutOrStdout()
+			// Automation, when configured: its rules run on the incidents'
+			// events and one delivery pass sends the playbooks; what cannot
+			// be delivered now stays queued for the next detect or serve.
+			auto, err := newAutomation(st, cfg, rs, nil)
+			if err != nil {
+				return err
+			}
+			if auto != nil {
+				n, err := auto.dispatch(cmd.Context())
+				if err != nil {
+					return err
+				}
+				sent, err := auto.eng.Deliver(cmd.Context())
+				auto.eng.Close()
+				if err != nil {
+					return err
+				}
+				if !asJSON {
+					defer fmt.Fprintf(out, "automation: %d incident events handled, %d playbook deliveries sent\n", n, sent)
+				}
+			}
 			if asJSON {
 				json.NewEncoder(out).Encode(sum)
 			} else {

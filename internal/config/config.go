@@ -18,6 +18,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/aiwatch/aiwatch/internal/automate"
 	"github.com/aiwatch/aiwatch/internal/o365"
 )
 
@@ -28,6 +29,8 @@ type Config struct {
 	Collector Collector `yaml:"collector"`
 	Server    Server    `yaml:"server"`
 	Detection Detection `yaml:"detection"`
+	// Automation: automation rules and playbooks run on incident changes.
+	Automation automate.Config `yaml:"automation"`
 }
 
 // Detection configures the rule scheduler.
@@ -103,6 +106,7 @@ func Default() Config {
 			Horizon:      Duration(7 * 24 * time.Hour),
 			Interval:     Duration(time.Minute),
 		},
+		Automation: automate.Default(),
 	}
 }
 
@@ -186,20 +190,27 @@ func Load(path string) (Config, error) {
 	return cfg, nil
 }
 
-var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type config\.(\w+)$`)
+var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type ((?:config|automate)\.\w+)$`)
 
 // sections names where each struct sits in the file, for messages.
 var sections = map[string]struct {
 	where string
 	typ   reflect.Type
 }{
-	"Config":    {"at the top level", reflect.TypeFor[Config]()},
-	"Tenant":    {"in a tenants entry", reflect.TypeFor[Tenant]()},
-	"Endpoints": {"in a tenant's endpoints", reflect.TypeFor[Endpoints]()},
-	"Collector": {"in collector", reflect.TypeFor[Collector]()},
-	"Server":    {"in server", reflect.TypeFor[Server]()},
-	"Detection": {"in detection", reflect.TypeFor[Detection]()},
-	"Label":     {"in a detection.labels entry", reflect.TypeFor[Label]()},
+	"config.Config":      {"at the top level", reflect.TypeFor[Config]()},
+	"config.Tenant":      {"in a tenants entry", reflect.TypeFor[Tenant]()},
+	"config.Endpoints":   {"in a tenant's endpoints", reflect.TypeFor[Endpoints]()},
+	"config.Collector":   {"in collector", reflect.TypeFor[Collector]()},
+	"config.Server":      {"in server", reflect.TypeFor[Server]()},
+	"config.Detection":   {"in detection", reflect.TypeFor[Detection]()},
+	"config.Label":       {"in a detection.labels entry", reflect.TypeFor[Label]()},
+	"automate.Config":    {"in automation", reflect.TypeFor[automate.Config]()},
+	"automate.Rule":      {"in an automation.automation_rules entry", reflect.TypeFor[automate.Rule]()},
+	"automate.Condition": {"in an automation rule's conditions", reflect.TypeFor[automate.Condition]()},
+	"automate.Action":    {"in an automation rule's actions", reflect.TypeFor[automate.Action]()},
+	"automate.Playbook":  {"in an automation.playbooks entry", reflect.TypeFor[automate.Playbook]()},
+	"automate.SMTP":      {"in a playbook's smtp", reflect.TypeFor[automate.SMTP]()},
+	"automate.Delivery":  {"in automation.delivery", reflect.TypeFor[automate.Delivery]()},
 }
 
 // yamlError turns yaml's type errors into one problem per line, naming the
@@ -390,6 +401,15 @@ func (c Config) Validate() error {
 		labelIDs[strings.ToLower(l.ID)] = true
 		if strings.TrimSpace(l.Name) == "" {
 			add("detection.labels[%d] (id %s) has no name", i, l.ID)
+		}
+	}
+
+	if err := c.Automation.Validate(); err != nil {
+		var ae *automate.ValidationError
+		if errors.As(err, &ae) {
+			p = append(p, ae.Problems...)
+		} else {
+			add("%v", err)
 		}
 	}
 

@@ -251,6 +251,36 @@ var migrations = []string{
 	)`,
 	// 15: numbers for incidents and their events.
 	`CREATE SEQUENCE IncidentEventSeq START 1; CREATE SEQUENCE IncidentNumberSeq START 1`,
+	// 16: automation's playbook deliveries (internal/automate): the queue,
+	// kept until delivered or failed, and a log of every attempt.
+	`CREATE TABLE AutomationDelivery (
+		DeliveryId VARCHAR PRIMARY KEY,      -- sent along (X-Aiwatch-Delivery, delivery_id) so receivers can drop repeats
+		Playbook VARCHAR NOT NULL,
+		PlaybookType VARCHAR NOT NULL,
+		AutomationRule VARCHAR NOT NULL,
+		IncidentId VARCHAR NOT NULL,
+		EventKind VARCHAR NOT NULL,          -- incident_created or incident_updated
+		Payload VARCHAR NOT NULL,            -- JSON
+		State VARCHAR NOT NULL,              -- pending, delivered, failed
+		Attempts INTEGER NOT NULL,
+		AttemptBase INTEGER NOT NULL,        -- attempts made before the last requeue; the retry budget counts from here
+		NextAttempt TIMESTAMP NOT NULL,      -- UTC
+		LastError VARCHAR,
+		LastCode INTEGER,                    -- HTTP status, SMTP reply code or exit status of the last attempt
+		CreatedAt TIMESTAMP NOT NULL,
+		UpdatedAt TIMESTAMP NOT NULL,
+		DeliveredAt TIMESTAMP
+	);
+	CREATE TABLE AutomationDeliveryAttempt (
+		DeliveryId VARCHAR NOT NULL,
+		Attempt INTEGER NOT NULL,            -- 1 for the first
+		Playbook VARCHAR NOT NULL,
+		StartedAt TIMESTAMP NOT NULL,
+		DurationMs BIGINT NOT NULL,
+		Outcome VARCHAR NOT NULL,            -- delivered, retry, failed
+		Code INTEGER,
+		Error VARCHAR
+	);`,
 }
 
 // stagingDDL holds the Id hashes of the rows being checked for duplicates.
