@@ -14,10 +14,11 @@
 // committed window by window with the alerts it raised: a restart resumes
 // where it stopped and skips no window.
 //
-// Windows in whose period no record lies are not evaluated: a rule over
-// nothing can only fire on absence, which the grid of stored records does
-// not show (rules with triggerOperator lt/eq 0 fire only on windows that
-// have some record).
+// A window is evaluated when records lie in its newest step (the last
+// queryFrequency of its period): a window whose newest step is empty holds
+// a subset of the records of an earlier window, so it can only repeat that
+// window's results or lose some. Rules that fire on absence (no records, or
+// records leaving the period) are therefore not supported.
 package detect
 
 import (
@@ -26,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -214,14 +216,24 @@ func (e *Engine) runRule(ctx context.Context, r *rules.Rule, now, wm time.Time) 
 	late := map[time.Time]bool{}
 	if st.lastEnd.Valid && st.watermark.Valid {
 		from := now.Add(-e.opts.Horizon)
-		buckets, err := e.buckets(ctx, f, `IngestionTime >= $1 AND IngestionTime < $2 AND TimeGenerated < $3 AND TimeGenerated >= $4`,
+		lateBuckets, err := e.buckets(ctx, f, `IngestionTime >= $1 AND IngestionTime < $2 AND TimeGenerated < $3 AND TimeGenerated >= $4`,
 			st.watermark.Time, wm, st.lastEnd.Time, from)
 		if err != nil {
 			return sum, fmt.Errorf("rule %s: cannot find late records: %w", r.ID, err)
 		}
-		for _, end := range endsFor(buckets, f, p) {
-			if !end.After(st.lastEnd.Time) {
-				late[end] = true
+		if len(lateBuckets) > 0 {
+			// The windows whose period holds a late record, among those a
+			// pass evaluates: the ones with records in their newest step.
+			lo, hi := slices.Min(lateBuckets), slices.Max(lateBuckets)+steps(f, p)
+			steps, err := e.buckets(ctx, f, `IngestionTime < $1 AND TimeGenerated >= $2 AND TimeGenerated < $3 AND TimeGenerated < $4`,
+				wm, bucketTime(lo, f), bucketTime(hi, f), st.lastEnd.Time)
+			if err != nil {
+				return sum, fmt.Errorf("rule %s: cannot find windows of late records: %w", r.ID, err)
+			}
+			for _, end := range lateEnds(lateBuckets, steps, f, p) {
+				if !end.After(st.lastEnd.Time) {
+					late[end] = true
+				}
 			}
 		}
 		if err := e.st.DB().QueryRowContext(ctx, `SELECT count(*) FROM CopilotActivityData
@@ -235,42 +247,87 @@ func (e *Engine) runRule(ctx context.Context, r *rules.Rule, now, wm time.Time) 
 	cond, args := `IngestionTime < $1 AND TimeGenerated < $2`, []any{wm, gridNow}
 	if st.lastEnd.Valid {
 		cond += ` AND TimeGenerated >= $3`
-		args = append(args, st.lastEnd.Time.Add(-p))
+		args = append(args, st.lastEnd.Time)
 	}
 	buckets, err := e.buckets(ctx, f, cond, args...)
 	if err != nil {
 		return sum, fmt.Errorf("rule %s: cannot find windows to evaluate: %w", r.ID, err)
 	}
 	var fresh []time.Time
-	for _, end := range endsFor(buckets, f, p) {
+	for _, b := range buckets {
+		end := bucketTime(b+1, f)
 		if end.After(gridNow) || (st.lastEnd.Valid && !end.After(st.lastEnd.Time)) {
 			continue
 		}
 		fresh = append(fresh, end)
 	}
-	lateEnds := sortedTimes(late)
-	for _, end := range lateEnds {
-		ws, err := e.window(ctx, r, end.Add(-p), end, wm, now, nil)
-		sum.add(ws)
+	slices.SortFunc(fresh, func(a, b time.Time) int { return a.Compare(b) })
+	lateList := sortedTimes(late)
+	type job struct {
+		end  time.Time
+		late bool
+	}
+	var jobs []job
+	for _, end := range lateList {
+		jobs = append(jobs, job{end, true})
+	}
+	for _, end := range fresh {
+		jobs = append(jobs, job{end, false})
+	}
+	// Progress of windows that raised nothing is saved in batches.
+	pending := 0
+	var advance *time.Time
+	flush := func() error {
+		if pending == 0 {
+			return nil
+		}
+		if err := saveProgress(context.WithoutCancel(ctx), e.st.DB(), r.ID, advance, now, pending, Summary{}); err != nil {
+			return err
+		}
+		pending, advance = 0, nil
+		return nil
+	}
+	for _, j := range jobs {
+		var adv *time.Time
+		if !j.late {
+			end := j.end
+			adv = &end
+		}
+		ws, err := e.window(ctx, r, j.end.Add(-p), j.end, wm, now, adv, pending)
 		sum.Windows++
-		sum.LateWindows++
-		if err != nil {
+		if j.late {
+			sum.LateWindows++
+		}
+		switch {
+		case errors.Is(err, errNothing):
+			pending++
+			if adv != nil {
+				advance = adv
+			}
+		case err != nil:
+			sum.add(ws)
+			if ferr := flush(); ferr != nil {
+				err = errors.Join(err, ferr)
+			}
 			return sum, err
+		default:
+			sum.add(ws)
+			pending, advance = 0, nil
+		}
+		if pending >= 200 {
+			if err := flush(); err != nil {
+				return sum, err
+			}
 		}
 		if err := e.windowDone(ctx); err != nil {
+			if ferr := flush(); ferr != nil {
+				err = errors.Join(err, ferr)
+			}
 			return sum, err
 		}
 	}
-	for _, end := range fresh {
-		ws, err := e.window(ctx, r, end.Add(-p), end, wm, now, &end)
-		sum.add(ws)
-		sum.Windows++
-		if err != nil {
-			return sum, err
-		}
-		if err := e.windowDone(ctx); err != nil {
-			return sum, err
-		}
+	if err := flush(); err != nil {
+		return sum, err
 	}
 	// The pass is complete: later passes look for records ingested from wm on.
 	_, err = e.st.DB().ExecContext(ctx, `INSERT INTO RuleState (RuleId, LastWindowEnd, Watermark, LastRun, LastError, Windows, Alerts, Suppressed)
@@ -309,21 +366,33 @@ func (e *Engine) buckets(ctx context.Context, f time.Duration, cond string, args
 	return out, rs.Err()
 }
 
-// endsFor lists the window ends on the grid of f whose period p contains
-// some of the buckets: a record at t lies in the windows ending in (t, t+p].
-func endsFor(buckets []int64, f, p time.Duration) []time.Time {
+// steps is how many queryFrequency steps a queryPeriod spans.
+func steps(f, p time.Duration) int64 { return int64((p + f - 1) / f) }
+
+func bucketTime(b int64, f time.Duration) time.Time {
+	return time.UnixMicro(b * f.Microseconds()).UTC()
+}
+
+// lateEnds lists the windows to evaluate again for records in the late
+// buckets: the windows ending after step bucket s (s in steps, a bucket
+// with records) whose period reaches back to a late bucket l, that is
+// s-n < l <= s for a period of n steps.
+func lateEnds(late, steps []int64, f, p time.Duration) []time.Time {
 	n := int64((p + f - 1) / f)
 	set := map[int64]bool{}
-	for _, b := range buckets {
-		for k := b + 1; k <= b+n; k++ {
-			set[k] = true
+	for _, l := range late {
+		set[l] = true
+	}
+	var out []time.Time
+	for _, s := range steps {
+		for l := s - n + 1; l <= s; l++ {
+			if set[l] {
+				out = append(out, bucketTime(s+1, f))
+				break
+			}
 		}
 	}
-	out := make([]time.Time, 0, len(set))
-	for k := range set {
-		out = append(out, time.UnixMicro(k*f.Microseconds()).UTC())
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
 	return out
 }
 
@@ -395,13 +464,49 @@ func (e *Engine) query(ctx context.Context, r *rules.Rule, start, end, wm time.T
 	return out, nil
 }
 
-// window evaluates one window and commits its alerts, incidents and (for a
-// window evaluated for the first time) the rule's progress together.
-func (e *Engine) window(ctx context.Context, r *rules.Rule, start, end, wm, now time.Time, advance *time.Time) (Summary, error) {
+// errNothing: the window raised nothing and stored nothing.
+var errNothing = errors.New("nothing raised")
+
+// saveProgress records the rule's progress: the last window evaluated
+// for the first time (advance, if any) and windows evaluated since the
+// last save, with the alerts the summary counts.
+func saveProgress(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, id string, advance *time.Time, now time.Time, windows int, sum Summary) error {
+	lastEnd := any(nil)
+	if advance != nil {
+		lastEnd = *advance
+	}
+	_, err := ex.ExecContext(ctx, `INSERT INTO RuleState (RuleId, LastWindowEnd, Watermark, LastRun, LastError, Windows, Alerts, Suppressed)
+		VALUES ($1, $2, NULL, $3, NULL, $4, $5, $6)
+		ON CONFLICT (RuleId) DO UPDATE SET
+			LastWindowEnd = CASE WHEN excluded.LastWindowEnd IS NULL THEN RuleState.LastWindowEnd
+				WHEN RuleState.LastWindowEnd IS NULL OR excluded.LastWindowEnd > RuleState.LastWindowEnd THEN excluded.LastWindowEnd
+				ELSE RuleState.LastWindowEnd END,
+			LastRun = excluded.LastRun, Windows = RuleState.Windows + excluded.Windows,
+			Alerts = RuleState.Alerts + excluded.Alerts, Suppressed = RuleState.Suppressed + excluded.Suppressed`,
+		id, lastEnd, now, windows, sum.Alerts, sum.Suppressed)
+	if err != nil {
+		return fmt.Errorf("rule %s: cannot save its progress: %w", id, err)
+	}
+	return nil
+}
+
+// window evaluates one window and, when it raises something, commits its
+// alerts, incidents and the rule's progress (pending: windows evaluated
+// since the last save, this one excluded) together. A window that raises
+// nothing stores nothing and returns errNothing: evaluating it again after
+// a crash is harmless.
+func (e *Engine) window(ctx context.Context, r *rules.Rule, start, end, wm, now time.Time, advance *time.Time, pending int) (Summary, error) {
 	var sum Summary
 	rows, err := e.query(ctx, r, start, end, wm)
 	if err != nil {
 		return sum, err
+	}
+	if !r.Triggered(len(rows)) || len(rows) == 0 {
+		// Nothing to store: the rule's progress is saved with the next
+		// window that raises something, or at the end of the pass.
+		return sum, errNothing
 	}
 	conn, err := e.st.DB().Conn(ctx)
 	if err != nil {
@@ -413,12 +518,9 @@ func (e *Engine) window(ctx context.Context, r *rules.Rule, start, end, wm, now 
 		return sum, err
 	}
 	defer tx.Rollback()
-	var raised []*Alert
-	if r.Triggered(len(rows)) && len(rows) > 0 {
-		raised, sum, err = e.raise(ctx, tx, r, rows, start, end, now)
-		if err != nil {
-			return sum, fmt.Errorf("rule %s (%s): cannot store alerts for %s–%s: %w", r.ID, r.Name, start.Format(time.RFC3339), end.Format(time.RFC3339), err)
-		}
+	raised, sum, err := e.raise(ctx, tx, r, rows, start, end, now)
+	if err != nil {
+		return sum, fmt.Errorf("rule %s (%s): cannot store alerts for %s–%s: %w", r.ID, r.Name, start.Format(time.RFC3339), end.Format(time.RFC3339), err)
 	}
 	for _, a := range raised {
 		created, err := e.attachIncident(ctx, tx, r, a, now)
@@ -436,21 +538,8 @@ func (e *Engine) window(ctx context.Context, r *rules.Rule, start, end, wm, now 
 			return sum, fmt.Errorf("rule %s (%s): cannot store alert: %w", r.ID, r.Name, err)
 		}
 	}
-	lastEnd := any(nil)
-	if advance != nil {
-		lastEnd = *advance
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO RuleState (RuleId, LastWindowEnd, Watermark, LastRun, LastError, Windows, Alerts, Suppressed)
-		VALUES ($1, $2, NULL, $3, NULL, 1, $4, $5)
-		ON CONFLICT (RuleId) DO UPDATE SET
-			LastWindowEnd = CASE WHEN excluded.LastWindowEnd IS NULL THEN RuleState.LastWindowEnd
-				WHEN RuleState.LastWindowEnd IS NULL OR excluded.LastWindowEnd > RuleState.LastWindowEnd THEN excluded.LastWindowEnd
-				ELSE RuleState.LastWindowEnd END,
-			LastRun = excluded.LastRun, Windows = RuleState.Windows + 1,
-			Alerts = RuleState.Alerts + excluded.Alerts, Suppressed = RuleState.Suppressed + excluded.Suppressed`,
-		r.ID, lastEnd, now, sum.Alerts, sum.Suppressed)
-	if err != nil {
-		return sum, fmt.Errorf("rule %s: cannot save its progress: %w", r.ID, err)
+	if err := saveProgress(ctx, tx, r.ID, advance, now, pending+1, sum); err != nil {
+		return sum, err
 	}
 	if err := tx.Commit(); err != nil {
 		return sum, fmt.Errorf("rule %s: cannot commit window %s–%s: %w", r.ID, start.Format(time.RFC3339), end.Format(time.RFC3339), err)
@@ -494,7 +583,9 @@ func (e *Engine) Test(ctx context.Context, r *rules.Rule) ([]WindowResult, error
 		return nil, err
 	}
 	var out []WindowResult
-	for _, end := range endsFor(buckets, r.QueryFrequency, r.QueryPeriod) {
+	slices.Sort(buckets)
+	for _, b := range buckets {
+		end := bucketTime(b+1, r.QueryFrequency)
 		if end.After(floorTime(now, r.QueryFrequency)) {
 			continue
 		}

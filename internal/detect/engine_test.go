@@ -337,3 +337,25 @@ func TestInterruptedPassResumes(t *testing.T) {
 	e.run(eng, "2026-03-01T12:01:00Z")
 	equal(t, "after the restart", e.alerts(), want)
 }
+
+// A late record counts in every window whose period holds it: with a
+// 15-minute period over 5-minute steps, a record of 10:03 arriving late
+// completes the three records of the window ending 10:10.
+func TestLateRecordInLongerPeriod(t *testing.T) {
+	e := newEnv(t)
+	eng := e.engine(bulkRule())
+	e.ingest("2026-03-01T10:01:30Z", rec{id: "a", user: "zoe@contoso.example", ts: "2026-03-01T10:01:00Z"})
+	e.ingest("2026-03-01T10:07:30Z", rec{id: "b", user: "zoe@contoso.example", ts: "2026-03-01T10:07:00Z"})
+	if s := e.run(eng, "2026-03-01T10:11:00Z"); s.Windows != 2 || s.Alerts != 0 {
+		t.Fatalf("on-time pass %+v, want 2 windows (10:05, 10:10) and no alert", s)
+	}
+	e.ingest("2026-03-02T08:00:00Z", rec{id: "c", user: "zoe@contoso.example", ts: "2026-03-01T10:03:00Z"})
+	s := e.run(eng, "2026-03-02T08:01:00Z")
+	if s.LateWindows != 2 || s.Alerts != 1 {
+		t.Fatalf("late pass %+v, want windows 10:05 and 10:10 again and 1 alert", s)
+	}
+	as, _ := NewDesk(e.st, nil).Alerts(context.Background(), AlertFilter{})
+	if len(as) != 1 || !as[0].WindowEnd.Equal(at("2026-03-01T10:10:00Z")) {
+		t.Fatalf("alerts %+v, want one for the window ending 10:10", as)
+	}
+}
