@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -404,18 +405,27 @@ func (tx *Tx) add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
 	if err != nil {
 		return err
 	}
+	// New rows go in event-time order: a batch's rows of one hour then sit
+	// together in the file, so a query over a time window (every detection
+	// rule's) reads few vectors of the wide RawRecord column.
+	order := make([]int, 0, len(rows))
 	for i := range rows {
 		if !keep[i] {
 			continue
 		}
 		row := &rows[i]
-		r := &row.Record
-		if stored, ok := found[r.RecordId]; ok {
+		if stored, ok := found[row.Record.RecordId]; ok {
 			if err := tx.duplicate(ctx, row, stored); err != nil {
 				return err
 			}
 			continue
 		}
+		order = append(order, i)
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return rows[a].Record.TimeGenerated.Compare(rows[b].Record.TimeGenerated) })
+	for _, i := range order {
+		row := &rows[i]
+		r := &row.Record
 		var llm, off, length any = r.LLMEventData, nil, nil
 		if r.LLMSpan.Length > 0 {
 			llm, off, length = nil, int32(r.LLMSpan.Offset), int32(r.LLMSpan.Length)
