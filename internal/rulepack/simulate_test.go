@@ -50,8 +50,8 @@ func TestSimulatedScenarios(t *testing.T) {
 			t.Fatalf("scenario table names missing rule %s", file)
 		}
 	}
-	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) // a Monday
-	seeds := []int64{1} // CI time; the note's figures use more (aiwatch bench rules)
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)   // a Monday
+	seeds := []int64{1}                                    // CI time; the note's figures use more (aiwatch bench rules)
 	if s := os.Getenv("AIWATCH_RULEPACK_SEEDS"); s != "" { // e.g. "1,2,3,4,5,6" for more figures
 		seeds = nil
 		for _, f := range strings.Split(s, ",") {
