@@ -42,6 +42,20 @@ func storeOptions(readOnly bool) store.Options {
 	return store.Options{MemoryLimit: mem, ReadOnly: readOnly}
 }
 
+// detectMemory is DuckDB's memory limit for the commands that run rules
+// (detect, serve, rules test): a rule over 14 days of a large tenant
+// aggregates more than an import batch holds.
+const detectMemory = "512MB"
+
+// detectStoreOptions is storeOptions for the commands that run rules.
+func detectStoreOptions() store.Options {
+	o := storeOptions(false)
+	if os.Getenv("AIWATCH_MEMORY_LIMIT") == "" {
+		o.MemoryLimit = detectMemory
+	}
+	return o
+}
+
 func openStore(ctx context.Context, readOnly bool) (*store.Store, error) {
 	return openStoreAt(ctx, dataDir(), readOnly)
 }
@@ -57,7 +71,12 @@ func dataDirOr(configured string) string {
 
 // openStoreAt is openStore for an explicit data directory.
 func openStoreAt(ctx context.Context, dir string, readOnly bool) (*store.Store, error) {
-	st, err := store.Open(ctx, dir, storeOptions(readOnly))
+	return openStoreWith(ctx, dir, storeOptions(readOnly))
+}
+
+// openStoreWith opens dir with the given options.
+func openStoreWith(ctx context.Context, dir string, opts store.Options) (*store.Store, error) {
+	st, err := store.Open(ctx, dir, opts)
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%w; stop it or wait for it to finish (data directory %s)", err, dir)
 	}

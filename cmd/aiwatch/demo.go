@@ -81,7 +81,7 @@ record arrived exactly once, and prints what was collected.`,
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("demo config: %w", err)
 			}
-			st, err := openStoreAt(ctx, dir, false)
+			st, err := openStoreWith(ctx, dir, detectStoreOptions())
 			if err != nil {
 				return err
 			}
@@ -129,7 +129,10 @@ record arrived exactly once, and prints what was collected.`,
 					return err
 				}
 			}
-			fmt.Fprintf(out, "\nExplore it: aiwatch stats --data %s\n            aiwatch query --data %s 'CopilotActivity | mv-expand M = LLMEventData.Messages | where tobool(M.JailbreakDetected) | summarize Jailbreaks = dcount(RecordId) by ActorName'\n", dir, dir)
+			if err := demoDetect(ctx, out, st, ts); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "\nExplore it: aiwatch stats --data %s\n            aiwatch query --data %s 'CopilotActivity | mv-expand M = LLMEventData.Messages | where tobool(M.JailbreakDetected) | summarize Jailbreaks = dcount(RecordId) by ActorName'\n            aiwatch incidents list --data %s; aiwatch incidents show 1 --data %s\n", dir, dir, dir, dir)
 			if failed > 0 || mismatch > 0 {
 				return &exitError{code: 1, msg: fmt.Sprintf("demo failed: %d tenant(s) failed, %d mismatch(es)", failed, mismatch)}
 			}

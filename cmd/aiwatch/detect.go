@@ -130,7 +130,7 @@ rules still ran).`,
 			if rf.config != "" {
 				dir = dataDirOr(cfg.DataDir)
 			}
-			st, err := openStoreAt(cmd.Context(), dir, false)
+			st, err := openStoreWith(cmd.Context(), dir, detectStoreOptions())
 			if err != nil {
 				return err
 			}

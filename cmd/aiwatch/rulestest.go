@@ -56,7 +56,7 @@ the rule behaved so (for CI of your own rules).`,
 					return err
 				}
 				defer os.RemoveAll(tmp)
-				if st, err = store.Open(ctx, tmp, storeOptions(false)); err != nil {
+				if st, err = store.Open(ctx, tmp, detectStoreOptions()); err != nil {
 					return err
 				}
 				defer st.Close()

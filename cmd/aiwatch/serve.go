@@ -102,7 +102,7 @@ func runServe(cmd *cobra.Command, cfgPath, numbering string) error {
 	defer stop()
 
 	dir := dataDirOr(cfg.DataDir)
-	st, err := openStoreAt(ctx, dir, false)
+	st, err := openStoreWith(ctx, dir, detectStoreOptions())
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			if ep, eerr := server.ReadEndpoint(dir); eerr == nil {

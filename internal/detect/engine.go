@@ -140,6 +140,16 @@ type Summary struct {
 	Grouped     int `json:"grouped"`       // alerts added to an existing incident
 	BeyondHoriz int `json:"beyondHorizon"` // late records older than the horizon, not evaluated
 	Errors      int `json:"errors"`        // rules whose pass failed
+
+	PerRule []RuleStat `json:"perRule,omitempty"`
+}
+
+// RuleStat is one rule's part of a pass.
+type RuleStat struct {
+	Rule    string  `json:"rule"`
+	Windows int     `json:"windows"`
+	Alerts  int     `json:"alerts"`
+	Seconds float64 `json:"seconds"`
 }
 
 func (s *Summary) add(o Summary) {
@@ -175,6 +185,7 @@ func (e *Engine) RunOnce(ctx context.Context) (Summary, error) {
 		rs, err := e.runRule(ctx, r, now, wm)
 		sum.add(rs)
 		e.m.observe(r, rs, err, time.Since(start))
+		sum.PerRule = append(sum.PerRule, RuleStat{Rule: r.Name, Windows: rs.Windows, Alerts: rs.Alerts, Seconds: time.Since(start).Seconds()})
 		if err != nil {
 			if ctx.Err() != nil {
 				return sum, ctx.Err()
@@ -439,7 +450,7 @@ func (e *Engine) query(ctx context.Context, r *rules.Rule, start, end, wm time.T
 	}
 	rs, err := e.st.DB().QueryContext(ctx, comp.SQL)
 	if err != nil {
-		return nil, fmt.Errorf("rule %s (%s): query failed over %s–%s: %w", r.ID, r.Name, start.Format(time.RFC3339), end.Format(time.RFC3339), err)
+		return nil, fmt.Errorf("rule %s (%s): query failed over %s–%s: %w", r.ID, r.Name, start.Format(time.RFC3339), end.Format(time.RFC3339), brief(err))
 	}
 	defer rs.Close()
 	idx := make(map[string]int, len(comp.Columns))
@@ -604,4 +615,18 @@ func (e *Engine) Test(ctx context.Context, r *rules.Rule) ([]WindowResult, error
 		out = append(out, w)
 	}
 	return out, nil
+}
+
+// brief keeps the first line of a DuckDB error: the rest is generic advice.
+func brief(err error) error {
+	msg := err.Error()
+	i := strings.IndexByte(msg, '\n')
+	if i < 0 {
+		return err
+	}
+	msg = strings.TrimSpace(msg[:i])
+	if strings.Contains(msg, "Out of Memory") {
+		msg += " (raise AIWATCH_MEMORY_LIMIT)"
+	}
+	return errors.New(msg)
 }

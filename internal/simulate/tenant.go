@@ -109,6 +109,15 @@ var sensitivityLabels = map[string]string{
 	labelHighly:       "Highly Confidential",
 }
 
+// Label is a sensitivity label of the simulated tenant.
+type Label struct{ ID, Name string }
+
+// Labels lists the simulated tenant's sensitivity labels, least sensitive
+// first (the ranking a user would configure for detections).
+func Labels() []Label {
+	return []Label{{labelPublic, "Public"}, {labelGeneral, "General"}, {labelConfidential, "Confidential"}, {labelHighly, "Highly Confidential"}}
+}
+
 // LabelName returns the name of a sensitivity label of the simulated tenant,
 // or "" for an unknown id.
 func LabelName(id string) string { return sensitivityLabels[id] }
