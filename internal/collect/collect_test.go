@@ -988,3 +988,72 @@ func TestSpoolFill(t *testing.T) {
 		t.Fatalf("spool files left: %d", len(files))
 	}
 }
+
+// notifyBody calls done once when the body is closed (fully read).
+type notifyBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *notifyBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.done)
+	return err
+}
+
+// TestBlobOverCheckSize: a blob handed to the store in several duplicate
+// checks stores each record once, and a RecordId repeated in a later check
+// counts once as a duplicate. A run cancelled while that blob is being
+// stored leaves all of it or none, and the next run completes it with the
+// same counters.
+func TestBlobOverCheckSize(t *testing.T) {
+	h := newHarness(t, o365fake.Options{})
+	n := 2*checkSize + checkSize/2
+	created := t0.Add(-2 * time.Hour)
+	d := newDataset()
+	var recs [][]byte
+	for i := range n {
+		id := fmt.Sprintf("big-%05d", i)
+		recs = append(recs, copilotRecord(id, created.Add(-time.Duration(i)*time.Second)))
+		d.want[id] = true
+	}
+	recs = append(recs, recs[0]) // the first record again, in the third check
+	h.fake.Publish(tenantA, general, recs, created, time.Time{})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.wrap = func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := rt.RoundTrip(r)
+			if err == nil && strings.Contains(r.URL.Path, "/audit/") {
+				// Cancel a moment after the download, while the blob is stored.
+				resp.Body = &notifyBody{ReadCloser: resp.Body, done: func() { time.AfterFunc(10*time.Millisecond, cancel) }}
+			}
+			return resp, err
+		})
+	}
+	c, err := New(context.Background(), h.options(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Once(ctx)
+	c.Close()
+	if got := len(h.storedIDs()); got != 0 && got != n {
+		t.Fatalf("cancelled run left %d of the blob's %d records", got, n)
+	}
+
+	h.wrap = nil
+	mustOK(t, h.once())
+	h.assertStored(d)
+	s := h.status("contoso", general, nil)
+	if s.Blobs != 1 || s.RecordsRead != int64(n+1) || s.RecordsStored != int64(n) || s.Duplicates != 1 {
+		t.Fatalf("status %+v, want 1 blob, %d read, %d stored, 1 duplicate", s, n+1, n)
+	}
+	if got := h.count(`SELECT count(*) FROM FetchedContent WHERE Records = $1 AND Stored = $2`, n+1, n); got != 1 {
+		t.Fatalf("FetchedContent rows with %d records, %d stored: %d, want 1", n+1, n, got)
+	}
+	if got := h.count(`SELECT count(*) FROM RecordConflict`); got != 0 {
+		t.Fatalf("%d conflicts, want 0", got)
+	}
+}
