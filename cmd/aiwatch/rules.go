@@ -85,7 +85,7 @@ func newRulesListCmd() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "list [PATH...]",
-		Short: "List rules: the built-in pack, then those in the given files and directories",
+		Short: "List rules: the built-in pack, or those in the given files and directories",
 		Long: `List prints one line per usable rule: id, name, severity, kind, frequency,
 period, tactics, enabled and file. Files with errors are reported on stderr
 (see aiwatch rules validate) and make the exit status non-zero; the other rules
@@ -99,7 +99,8 @@ are still listed.`,
 			l := rules.NewLoader(ruleCatalog())
 			var all []*rules.Rule
 			var probs []rules.Problem
-			if fsys, dir := builtinRules(); fsys != nil {
+			// Without a path: the built-in pack; with paths: those rules.
+			if fsys, dir := builtinRules(); fsys != nil && len(args) == 0 {
 				l.Prefix = "builtin:"
 				rs, ps := l.LoadFS(fsys, dir)
 				all, probs = append(all, rs...), append(probs, ps...)
