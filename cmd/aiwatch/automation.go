@@ -71,12 +71,12 @@ func (a *automation) view(inc detect.Incident) automate.Incident {
 
 // startAutomation, under serve: hands incident events to automation every
 // second and delivers playbooks until serve stops.
-func startAutomation(ctx context.Context, st *store.Store, cfg *config.Config) (func(), error) {
+func startAutomation(ctx context.Context, st *store.Store, cfg *config.Config, reg prometheus.Registerer) (func(), error) {
 	rs, err := serveRules(*cfg)
 	if err != nil {
 		return nil, err
 	}
-	a, err := newAutomation(st, *cfg, rs, prometheus.DefaultRegisterer)
+	a, err := newAutomation(st, *cfg, rs, reg)
 	if err != nil || a == nil {
 		return func() {}, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/aiwatch/aiwatch/internal/collect"
 	"github.com/aiwatch/aiwatch/internal/config"
 	"github.com/aiwatch/aiwatch/internal/ingest"
+	"github.com/aiwatch/aiwatch/internal/store"
 )
 
 func init() { rootCmd.AddCommand(newCollectCmd()) }
@@ -93,14 +94,7 @@ func runCollect(cmd *cobra.Command, cfgPath, listen, numbering string, once bool
 	}
 	defer st.Close()
 	reg := prometheus.NewRegistry()
-	c, err := collect.New(ctx, collect.Options{
-		Store:    st,
-		Tenants:  cfg.Tenants,
-		Settings: cfg.Collector,
-		Metrics:  collect.NewMetrics(reg),
-		Log:      slog.Default(),
-		Registry: audit.NewRegistry(num),
-	})
+	c, err := newCollector(ctx, st, cfg, num, reg)
 	if err != nil {
 		return err
 	}
@@ -206,4 +200,17 @@ func printSummary(w io.Writer, results []collect.Result) int {
 		}
 	}
 	return failed
+}
+
+// newCollector sets up the collectors of every tenant in cfg, with their
+// metrics on reg.
+func newCollector(ctx context.Context, st *store.Store, cfg config.Config, num audit.Numbering, reg prometheus.Registerer) (*collect.Collector, error) {
+	return collect.New(ctx, collect.Options{
+		Store:    st,
+		Tenants:  cfg.Tenants,
+		Settings: cfg.Collector,
+		Metrics:  collect.NewMetrics(reg),
+		Log:      slog.Default(),
+		Registry: audit.NewRegistry(num),
+	})
 }

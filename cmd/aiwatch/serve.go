@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aiwatch/aiwatch/internal/audit"
-	"github.com/aiwatch/aiwatch/internal/collect"
 	"github.com/aiwatch/aiwatch/internal/config"
 	"github.com/aiwatch/aiwatch/internal/server"
 	"github.com/aiwatch/aiwatch/internal/store"
@@ -30,7 +29,7 @@ func init() { rootCmd.AddCommand(newServeCmd()) }
 // collectors are set up, in order; the returned stop is called on shutdown,
 // in reverse order, after the HTTP server has stopped and before the store
 // closes. An error stops serve (hooks already started are stopped).
-var serveHooks []func(ctx context.Context, st *store.Store, cfg *config.Config) (stop func(), err error)
+var serveHooks []func(ctx context.Context, st *store.Store, cfg *config.Config, reg prometheus.Registerer) (stop func(), err error)
 
 // HOOK (lead): serveDetections builds the API's rules/alerts/incidents
 // backend. Nil (or a nil result) serves those endpoints as 503.
@@ -125,14 +124,7 @@ func runServe(cmd *cobra.Command, cfgPath, numbering string) error {
 	defer ln.Close()
 
 	reg := prometheus.NewRegistry()
-	c, err := collect.New(ctx, collect.Options{
-		Store:    st,
-		Tenants:  cfg.Tenants,
-		Settings: cfg.Collector,
-		Metrics:  collect.NewMetrics(reg),
-		Log:      slog.Default(),
-		Registry: audit.NewRegistry(num),
-	})
+	c, err := newCollector(ctx, st, cfg, num, reg)
 	if err != nil {
 		return err
 	}
@@ -148,7 +140,7 @@ func runServe(cmd *cobra.Command, cfgPath, numbering string) error {
 	}
 	defer stopHooks()
 	for _, h := range serveHooks {
-		s, err := h(ctx, st, &cfg)
+		s, err := h(ctx, st, &cfg, reg)
 		if err != nil {
 			return err
 		}

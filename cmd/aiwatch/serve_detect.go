@@ -46,13 +46,13 @@ func serveRules(cfg config.Config) ([]*rules.Rule, error) {
 
 // startScheduler runs a scheduler pass every detection.interval, and
 // once at start, until serve stops.
-func startScheduler(ctx context.Context, st *store.Store, cfg *config.Config) (func(), error) {
+func startScheduler(ctx context.Context, st *store.Store, cfg *config.Config, reg prometheus.Registerer) (func(), error) {
 	rs, err := serveRules(*cfg)
 	if err != nil {
 		return nil, err
 	}
 	eng, err := detect.New(st, rs, detect.Options{Horizon: cfg.Detection.Horizon.D(), Labels: labelsOf(*cfg),
-		Registerer: prometheus.DefaultRegisterer})
+		Registerer: reg})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -126,6 +128,18 @@ func TestServeRestartMidSchedule(t *testing.T) {
 	}
 	if g := alertKeys(got); !slices.Equal(g, want) {
 		t.Fatalf("after the restart:\n got  %q\n want %q", g, want)
+	}
+	// The scheduler's metrics are served with the others.
+	req, _ := http.NewRequest("GET", p.ep.URL()+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer restart-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `aiwatch_rule_runs_total{rule="Copilot jailbreak flagged on the first message"}`) {
+		t.Fatalf("metrics lack the scheduler's:\n%s", metrics)
 	}
 	if _, stderr, code := run(t, "alerts", "--data", live); code == 0 || !strings.Contains(stderr, "AIWATCH_TOKEN") {
 		t.Fatalf("alerts without a token while serve runs: exit %d, %s", code, stderr)

@@ -15,7 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/aiwatch/aiwatch/internal/o365"
 )
 
 // Headers of every HTTP delivery. A webhook receiver verifies the body by
@@ -84,7 +85,7 @@ func (e *Engine) post(ctx context.Context, b *book, d delivery, body []byte, h h
 		return res
 	case s == http.StatusTooManyRequests || s == http.StatusRequestTimeout || s >= 500:
 		res.retry = true
-		res.retryAfter = retryAfter(resp.Header.Get("Retry-After"), e.now())
+		res.retryAfter = min(o365.ParseRetryAfter(resp.Header.Get("Retry-After"), e.now()), maxRetryAfter)
 	case s >= 300 && s < 400:
 		res.reason = fmt.Sprintf("HTTP %d: redirects are not followed; configure the final URL", s)
 		return res
@@ -94,24 +95,6 @@ func (e *Engine) post(ctx context.Context, b *book, d delivery, body []byte, h h
 		res.reason += ": " + t
 	}
 	return res
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // stripURL drops the URL from an http.Client error: it may hold a token.

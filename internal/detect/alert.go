@@ -5,15 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"math"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aiwatch/aiwatch/internal/kql"
+	"github.com/aiwatch/aiwatch/internal/render"
 	"github.com/aiwatch/aiwatch/internal/rules"
 )
 
@@ -95,27 +93,15 @@ func (r row) text(name string) string {
 	return valueText(v)
 }
 
-func valueText(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case []byte:
-		return string(v)
-	case time.Time:
-		return v.UTC().Format(time.RFC3339Nano)
-	case float64:
-		if v == math.Trunc(v) && math.Abs(v) < 1e15 {
-			return strconv.FormatFloat(v, 'f', -1, 64)
-		}
-		return strconv.FormatFloat(v, 'g', -1, 64)
-	case fmt.Stringer:
-		return v.String()
-	case map[string]any, []any:
-		return mustJSON(v)
+func valueText(v any) string { return render.Text(v) }
+
+// asMap is the row keyed by column name, as the rule's alert details read it.
+func (r row) asMap() map[string]any {
+	m := make(map[string]any, len(r.cols))
+	for i, c := range r.cols {
+		m[c.Name] = r.vals[i]
 	}
-	return fmt.Sprint(v)
+	return m
 }
 
 // records are the CopilotActivity records a row stands for: its RecordId
@@ -202,20 +188,6 @@ func mergeEntities(a, b []Entity) []Entity {
 		}
 	}
 	return a
-}
-
-var placeholder = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
-
-// format fills {{Column}} placeholders from the row; unknown columns are
-// left as written, so a typo shows in the alert instead of vanishing.
-func format(f string, rw row) string {
-	return placeholder.ReplaceAllStringFunc(f, func(m string) string {
-		name := placeholder.FindStringSubmatch(m)[1]
-		if _, ok := rw.idx[name]; !ok {
-			return m
-		}
-		return rw.text(name)
-	})
 }
 
 // candidate is an alert about to be raised, before dedup and suppression.
@@ -326,26 +298,9 @@ func buildAlert(r *rules.Rule, c *candidate, ws, we, now time.Time) *Alert {
 		Entities: c.entities, Custom: c.custom, Records: c.records, ResultCount: len(c.rows),
 		WindowStart: ws, WindowEnd: we, Raised: now,
 	}
-	if o := r.AlertDetailsOverride; o != nil {
-		if o.DisplayNameFormat != "" {
-			if s := strings.TrimSpace(format(o.DisplayNameFormat, first)); s != "" {
-				a.DisplayName = s
-			}
-		}
-		if o.DescriptionFormat != "" {
-			a.Description = format(o.DescriptionFormat, first)
-		}
-		if o.SeverityColumn != "" {
-			if s := normSeverity(first.text(o.SeverityColumn)); s != "" {
-				a.Severity = s
-			}
-		}
-		if o.TacticsColumn != "" {
-			if t := splitList(first.text(o.TacticsColumn)); len(t) > 0 {
-				a.Tactics = t
-			}
-		}
-	}
+	m := first.asMap()
+	a.DisplayName, a.Description = r.AlertName(m), r.AlertDescription(m)
+	a.Severity, a.Tactics = r.AlertSeverity(m), r.AlertTactics(m)
 	a.Start, a.End = timeSpan(c.rows)
 	return a
 }

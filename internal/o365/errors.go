@@ -157,7 +157,7 @@ func readAPIError(resp *http.Response, now time.Time) *APIError {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-	e := &APIError{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
+	e := &APIError{Status: resp.StatusCode, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), now)}
 	var wire struct {
 		Error struct {
 			Code    string `json:"code"`
@@ -177,8 +177,9 @@ func readAPIError(resp *http.Response, now time.Time) *APIError {
 	return e
 }
 
-// parseRetryAfter reads Retry-After as delay seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
+// ParseRetryAfter reads an HTTP Retry-After header, delay seconds or an
+// HTTP date, as a wait from now (0 when absent or past; at most 24 h).
+func ParseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0

@@ -2,9 +2,9 @@ package rules
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
-	"time"
+
+	"github.com/aiwatch/aiwatch/internal/render"
 )
 
 // Placeholders lists the column names in a format's {{Column}} placeholders,
@@ -97,21 +97,4 @@ func (r *Rule) AlertTactics(row map[string]any) []string {
 }
 
 // valueText writes a result value the way an analyst reads it.
-func valueText(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	case time.Time:
-		return x.UTC().Format(time.RFC3339)
-	case map[string]any, []any:
-		b, err := json.Marshal(x)
-		if err == nil {
-			return string(b)
-		}
-	}
-	return fmt.Sprint(v)
-}
+func valueText(v any) string { return render.Text(v) }
