@@ -162,7 +162,7 @@ func benchSeed(ctx context.Context, cfg config.Config, rs []*rules.Rule, seed in
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	st, err := store.Open(ctx, dir, detectStoreOptions())
+	st, err := store.Open(ctx, dir, passStoreOptions())
 	if err != nil {
 		return res, err
 	}

@@ -108,6 +108,7 @@ func labelsOf(cfg config.Config) []detect.Label {
 func newDetectCmd() *cobra.Command {
 	var rf ruleFlags
 	var asJSON bool
+	var parallel int
 	cmd := &cobra.Command{
 		Use:   "detect",
 		Short: "Evaluate every enabled rule over every window not yet evaluated, then exit",
@@ -130,7 +131,7 @@ rules still ran).`,
 			if rf.config != "" {
 				dir = dataDirOr(cfg.DataDir)
 			}
-			st, err := openStoreWith(cmd.Context(), dir, detectStoreOptions())
+			st, err := openStoreWith(cmd.Context(), dir, passStoreOptions())
 			if err != nil {
 				return err
 			}
@@ -139,7 +140,7 @@ rules still ran).`,
 			if err != nil {
 				return err
 			}
-			eng, err := detect.New(st, rs, detect.Options{Horizon: cfg.Detection.Horizon.D(), Labels: labelsOf(cfg), Logger: quietLogger()})
+			eng, err := detect.New(st, rs, detect.Options{Horizon: cfg.Detection.Horizon.D(), Labels: labelsOf(cfg), Logger: quietLogger(), Parallel: parallel})
 			if err != nil {
 				return err
 			}
@@ -199,6 +200,7 @@ rules still ran).`,
 	}
 	rf.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	cmd.Flags().IntVar(&parallel, "parallel", 0, "rules evaluated at once (default: the number of CPUs, at most 4; 1 uses the least CPU time)")
 	return cmd
 }
 

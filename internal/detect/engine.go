@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -58,6 +59,7 @@ type Options struct {
 	Logger             *slog.Logger
 	Labels             []Label
 	MaxAlertsPerWindow int // AlertPerResult: at most this many alerts per window, the rest merged into the last (Sentinel: 150)
+	Parallel           int // rules evaluated at once; default GOMAXPROCS, at most 4
 	Registerer         prometheus.Registerer
 }
 
@@ -88,6 +90,9 @@ func New(st *store.Store, rs []*rules.Rule, opts Options) (*Engine, error) {
 	}
 	if opts.MaxAlertsPerWindow <= 0 {
 		opts.MaxAlertsPerWindow = 150
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = min(runtime.GOMAXPROCS(0), 4)
 	}
 	cat, err := Catalog(opts.Labels)
 	if err != nil {
@@ -174,27 +179,59 @@ func (e *Engine) RunOnce(ctx context.Context) (Summary, error) {
 	if wm.After(now) {
 		wm = now
 	}
+	// Rules run side by side, each query on its own connection: on a small
+	// machine several single-threaded queries cost less CPU than one
+	// parallel query at a time.
+	type result struct {
+		sum Summary
+		err error
+		d   time.Duration
+	}
+	results := make([]result, len(e.rules))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < e.opts.Parallel; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				start := time.Now()
+				rs, err := e.runRule(ctx, e.rules[i], now, wm)
+				results[i] = result{rs, err, time.Since(start)}
+			}
+		}()
+	}
+	for i := range e.rules {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	var sum Summary
 	var errs []error
-	for _, r := range e.rules {
-		if err := ctx.Err(); err != nil {
-			return sum, err
+	for i, r := range e.rules {
+		res := results[i]
+		if res.d == 0 && res.err == nil && ctx.Err() != nil {
+			continue // not started
 		}
 		sum.Rules++
-		start := time.Now()
-		rs, err := e.runRule(ctx, r, now, wm)
-		sum.add(rs)
-		e.m.observe(r, rs, err, time.Since(start))
-		sum.PerRule = append(sum.PerRule, RuleStat{Rule: r.Name, Windows: rs.Windows, Alerts: rs.Alerts, Seconds: time.Since(start).Seconds()})
-		if err != nil {
+		sum.add(res.sum)
+		e.m.observe(r, res.sum, res.err, res.d)
+		sum.PerRule = append(sum.PerRule, RuleStat{Rule: r.Name, Windows: res.sum.Windows, Alerts: res.sum.Alerts, Seconds: res.d.Seconds()})
+		if res.err != nil {
 			if ctx.Err() != nil {
-				return sum, ctx.Err()
+				continue
 			}
 			sum.Errors++
-			errs = append(errs, err)
-			e.log.Error("rule failed", "rule", r.Name, "rule_id", r.ID, "err", err)
-			e.saveError(ctx, r, now, err)
+			errs = append(errs, res.err)
+			e.log.Error("rule failed", "rule", r.Name, "rule_id", r.ID, "err", res.err)
+			e.saveError(ctx, r, now, res.err)
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return sum, err
 	}
 	return sum, errors.Join(errs...)
 }
