@@ -198,6 +198,7 @@ func (e *Engine) RunOnce(ctx context.Context) (Summary, error) {
 				start := time.Now()
 				rs, err := e.runRule(ctx, e.rules[i], now, wm)
 				results[i] = result{rs, err, time.Since(start)}
+				e.m.observe(e.rules[i], rs, err, results[i].d)
 			}
 		}()
 	}
@@ -218,7 +219,6 @@ func (e *Engine) RunOnce(ctx context.Context) (Summary, error) {
 		}
 		sum.Rules++
 		sum.add(res.sum)
-		e.m.observe(r, res.sum, res.err, res.d)
 		sum.PerRule = append(sum.PerRule, RuleStat{Rule: r.Name, Windows: res.sum.Windows, Alerts: res.sum.Alerts, Seconds: res.d.Seconds()})
 		if res.err != nil {
 			if ctx.Err() != nil {
