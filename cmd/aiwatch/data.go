@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/aiwatch/aiwatch/internal/server"
 	"github.com/aiwatch/aiwatch/internal/store"
 )
 
@@ -88,6 +89,10 @@ func openStoreAt(ctx context.Context, dir string, readOnly bool) (*store.Store, 
 func openStoreWith(ctx context.Context, dir string, opts store.Options) (*store.Store, error) {
 	st, err := store.Open(ctx, dir, opts)
 	if errors.Is(err, store.ErrLocked) {
+		if ep, eerr := server.ReadEndpoint(dir); eerr == nil {
+			return nil, fmt.Errorf("%w: aiwatch serve holds %s (pid %d, listening on %s); stop it to run this command, or use aiwatch query, alerts and incidents, which go through it (set %s to its token)",
+				store.ErrLocked, dir, ep.PID, ep.Addr, server.TokenEnv)
+		}
 		return nil, fmt.Errorf("%w; stop it or wait for it to finish (data directory %s)", err, dir)
 	}
 	return st, err

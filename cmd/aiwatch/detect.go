@@ -89,9 +89,16 @@ func loadRuleSet(cfg config.Config, extra []string, w io.Writer) ([]*rules.Rule,
 		}
 		fmt.Fprintln(w, p.Error())
 	}
-	for _, r := range rs {
-		if slices.Contains(cfg.Detection.Disabled, r.ID) || slices.Contains(cfg.Detection.Disabled, r.Name) {
-			r.Enabled = false
+	for _, d := range cfg.Detection.Disabled {
+		found := false
+		for _, r := range rs {
+			if strings.EqualFold(r.ID, d) || strings.EqualFold(r.Name, d) {
+				r.Enabled, found = false, true
+			}
+		}
+		if !found {
+			bad++
+			fmt.Fprintf(w, "detection.disabled_rules: no rule has the id or name %q (aiwatch rules list shows them)\n", d)
 		}
 	}
 	return rs, bad, nil
@@ -220,7 +227,7 @@ func printIncidents(w io.Writer, incs []detect.Incident) {
 	fmt.Fprintln(tw, "NUMBER\tSEVERITY\tSTATUS\tALERTS\tFIRST ACTIVITY\tTITLE\tENTITIES")
 	for _, inc := range incs {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", inc.Number, inc.Severity, inc.Status, len(inc.AlertIDs),
-			inc.FirstActivity.Format("2006-01-02 15:04"), inc.Title, entityText(inc.Entities, 3))
+			inc.FirstActivity.Format("2006-01-02 15:04"), render.Cell(inc.Title), entityText(inc.Entities, 3))
 	}
 	tw.Flush()
 }
@@ -245,7 +252,7 @@ func entityText(es []detect.Entity, max int) string {
 	if len(parts) > max {
 		parts = append(parts[:max], fmt.Sprintf("+%d", len(parts)-max))
 	}
-	return strings.Join(parts, ", ")
+	return render.Cell(strings.Join(parts, ", "))
 }
 
 func newAlertsCmd() *cobra.Command {
@@ -259,6 +266,9 @@ func newAlertsCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := render.CheckFormat(format); err != nil {
+				return err
+			}
+			if err := checkChoice("--severity", severity, detect.Severities); err != nil {
 				return err
 			}
 			f := detect.AlertFilter{Severity: severity, RuleID: rule, Limit: limit}
@@ -315,7 +325,7 @@ func parseSince(s string) (time.Time, error) {
 func writeAlerts(w io.Writer, format string, as []detect.Alert) error {
 	switch format {
 	case "json":
-		return writeJSON(w, as)
+		return writeJSON(w, nonNilSlice(as))
 	case "csv":
 		rows := [][]string{{"SystemAlertId", "StartTime", "EndTime", "AlertSeverity", "DisplayName", "AnalyticRuleName", "Entities", "RecordIds", "IncidentName"}}
 		for _, a := range as {
@@ -327,7 +337,7 @@ func writeAlerts(w io.Writer, format string, as []detect.Alert) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "START\tSEVERITY\tALERT\tENTITIES\tRECORDS\tID")
 	for _, a := range as {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", a.Start.Format("2006-01-02 15:04:05"), a.Severity, a.DisplayName,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", a.Start.Format("2006-01-02 15:04:05"), a.Severity, render.Cell(a.DisplayName),
 			entityText(a.Entities, 3), len(a.Records), a.ID)
 	}
 	return tw.Flush()
@@ -353,6 +363,12 @@ func newIncidentsCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := render.CheckFormat(format); err != nil {
+				return err
+			}
+			if err := checkChoice("--severity", severity, detect.Severities); err != nil {
+				return err
+			}
+			if err := checkChoice("--status", status, detect.Statuses); err != nil {
 				return err
 			}
 			st, client, err := openOrServer(cmd.Context(), true)
@@ -500,7 +516,7 @@ func newIncidentsCmd() *cobra.Command {
 				}
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "incident %d: %s, %s, owner %q, labels %v\n", inc.Number, inc.Status, inc.Severity, inc.Owner, inc.Tags)
+			fmt.Fprintf(cmd.OutOrStdout(), "incident %d: %s, %s, owner %q, labels %q\n", inc.Number, inc.Status, inc.Severity, inc.Owner, inc.Tags)
 			return nil
 		},
 	}
@@ -509,11 +525,11 @@ func newIncidentsCmd() *cobra.Command {
 	fl.StringVar(&u.severity, "severity", "", "Informational, Low, Medium or High")
 	fl.StringVar(&u.owner, "owner", "", "who owns it (\"\" to unassign)")
 	fl.StringVar(&u.classification, "classification", "", "when closing: Undetermined, TruePositive, BenignPositive or FalsePositive")
-	fl.StringVar(&u.reason, "reason", "", "classification reason (FalsePositive: IncorrectAlertLogic or InaccurateData)")
+	fl.StringVar(&u.reason, "reason", "", "classification reason: TruePositive SuspiciousActivity, BenignPositive SuspiciousButExpected, FalsePositive IncorrectAlertLogic or InaccurateData (filled in when there is one choice)")
 	fl.StringVar(&u.classComment, "classification-comment", "", "why it is classified so")
 	fl.StringVar(&u.comment, "comment", "", "add a comment")
-	fl.StringSliceVar(&u.addTags, "add-tag", nil, "add a tag (repeatable)")
-	fl.StringSliceVar(&u.removeTags, "remove-tag", nil, "remove a tag (repeatable)")
+	fl.StringArrayVar(&u.addTags, "add-tag", nil, "add a tag (repeatable)")
+	fl.StringArrayVar(&u.removeTags, "remove-tag", nil, "remove a tag (repeatable)")
 	fl.StringVar(&u.by, "by", "", "who makes the change (default $USER)")
 
 	cmd.AddCommand(list, show, update)
@@ -528,16 +544,16 @@ func nonNilSlice[T any](v []T) []T {
 }
 
 func printIncident(w io.Writer, inc detect.Incident, alerts []detect.Alert) {
-	fmt.Fprintf(w, "Incident %d: %s\n", inc.Number, inc.Title)
+	fmt.Fprintf(w, "Incident %d: %s\n", inc.Number, render.Cell(inc.Title))
 	fmt.Fprintf(w, "  id          %s\n  severity    %s\n  status      %s\n", inc.ID, inc.Severity, inc.Status)
 	if inc.Classification != "" {
-		fmt.Fprintf(w, "  classified  %s (%s) %s\n", inc.Classification, inc.ClassificationReason, inc.ClassificationComment)
+		fmt.Fprintf(w, "  classified  %s (%s) %s\n", inc.Classification, inc.ClassificationReason, render.Cell(inc.ClassificationComment))
 	}
 	if inc.Owner != "" {
-		fmt.Fprintf(w, "  owner       %s\n", inc.Owner)
+		fmt.Fprintf(w, "  owner       %s\n", render.Cell(inc.Owner))
 	}
 	if len(inc.Tags) > 0 {
-		fmt.Fprintf(w, "  labels      %s\n", strings.Join(inc.Tags, ", "))
+		fmt.Fprintf(w, "  labels      %s\n", render.Cell(strings.Join(inc.Tags, ", ")))
 	}
 	fmt.Fprintf(w, "  activity    %s – %s\n", inc.FirstActivity.Format(time.RFC3339), inc.LastActivity.Format(time.RFC3339))
 	fmt.Fprintf(w, "  created     %s, last modified %s\n", inc.Created.Format(time.RFC3339), inc.LastModified.Format(time.RFC3339))
@@ -548,7 +564,7 @@ func printIncident(w io.Writer, inc detect.Incident, alerts []detect.Alert) {
 		fmt.Fprintf(w, "  techniques  %s\n", strings.Join(inc.Techniques, ", "))
 	}
 	if inc.Description != "" {
-		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(inc.Description))
+		fmt.Fprintf(w, "\n%s\n", cleanLines(strings.TrimSpace(inc.Description)))
 	}
 	fmt.Fprintf(w, "\nEntities:\n")
 	for _, e := range inc.Entities {
@@ -556,12 +572,12 @@ func printIncident(w io.Writer, inc detect.Incident, alerts []detect.Alert) {
 	}
 	fmt.Fprintf(w, "\nAlerts (%d):\n", len(alerts))
 	for _, a := range alerts {
-		fmt.Fprintf(w, "  %s  %-6s %s  records: %s\n", a.Start.Format("2006-01-02 15:04:05"), a.Severity, a.DisplayName, strings.Join(a.Records, " "))
+		fmt.Fprintf(w, "  %s  %-6s %s  records: %s\n", a.Start.Format("2006-01-02 15:04:05"), a.Severity, render.Cell(a.DisplayName), render.Cell(strings.Join(a.Records, " ")))
 	}
 	if len(inc.Comments) > 0 {
 		fmt.Fprintf(w, "\nComments:\n")
 		for _, c := range inc.Comments {
-			fmt.Fprintf(w, "  %s %s: %s\n", c.Created.Format("2006-01-02 15:04"), c.Author, c.Message)
+			fmt.Fprintf(w, "  %s %s: %s\n", c.Created.Format("2006-01-02 15:04"), render.Cell(c.Author), render.Cell(c.Message))
 		}
 	}
 }
@@ -570,4 +586,26 @@ func writeCSV(w io.Writer, rows [][]string) error {
 	cw := csv.NewWriter(w)
 	cw.WriteAll(rows)
 	return cw.Error()
+}
+
+// checkChoice refuses a filter value that can match nothing.
+func checkChoice(flag, v string, choices []string) error {
+	if v == "" {
+		return nil
+	}
+	for _, c := range choices {
+		if strings.EqualFold(c, v) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s %q: use one of %s", flag, v, strings.Join(choices, ", "))
+}
+
+// cleanLines keeps line breaks of a multi-line text and cleans each line.
+func cleanLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = render.Cell(l)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -78,5 +79,20 @@ func TestDetectSentinelRulesOnFixture(t *testing.T) {
 		if !strings.Contains(stdout, s) {
 			t.Errorf("incidents show lacks %q:\n%s", s, stdout)
 		}
+	}
+}
+
+// A rule named in detection.disabled_rules that does not exist is an
+// error, not silently ignored; a filter value that can match nothing too.
+func TestDetectRefusesUnknownNames(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "aiwatch.yaml")
+	os.WriteFile(cfg, []byte("data_dir: "+filepath.Join(dir, "data")+"\ndetection:\n  disabled_rules: [\"Copilot jailbreak on any message\"]\n"), 0o600)
+	_, stderr, code := run(t, "detect", "--config", cfg)
+	if code == 0 || !strings.Contains(stderr, `detection.disabled_rules: no rule has the id or name "Copilot jailbreak on any message"`) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "alerts", "--data", filepath.Join(dir, "data"), "--severity", "Critical"); code == 0 || !strings.Contains(stderr, `--severity "Critical": use one of Informational, Low, Medium, High`) {
+		t.Fatalf("alerts --severity Critical: exit %d: %s", code, stderr)
 	}
 }

@@ -53,6 +53,13 @@ an error. Without a PATH it validates the built-in rule pack.`,
 				l.Prefix = "builtin:"
 				rs, ps = l.LoadFS(fsys, dir)
 			} else {
+				// Ids must not clash with the built-in pack's, which
+				// detect and serve load beside these rules.
+				if fsys, dir := builtinRules(); fsys != nil {
+					l.Prefix = "builtin:"
+					l.LoadFS(fsys, dir)
+					l.Prefix = ""
+				}
 				rs, ps = l.LoadPaths(args)
 			}
 			out := cmd.OutOrStdout()

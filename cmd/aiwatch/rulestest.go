@@ -34,7 +34,7 @@ RULE is a rule file, or the id or name of a rule from the built-in pack,
 --rules or the config. --expect fire|quiet makes the exit status say whether
 the rule behaved so (for CI of your own rules).`,
 		Example: `  aiwatch rules test my-rules/jailbreak.yaml --records samples.jsonl --expect fire
-  aiwatch rules test "Copilot jailbreak on any message"`,
+  aiwatch rules test "Copilot jailbreak detected on any message"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if expect != "" && expect != "fire" && expect != "quiet" {
@@ -105,7 +105,7 @@ the rule behaved so (for CI of your own rules).`,
 					}
 					cells := make([]string, len(r))
 					for j, v := range r {
-						cells[j] = strings.NewReplacer("\t", " ", "\n", " ").Replace(render.Text(v))
+						cells[j] = render.Cell(render.Text(v))
 						if len(cells[j]) > 80 {
 							cells[j] = cells[j][:77] + "..."
 						}

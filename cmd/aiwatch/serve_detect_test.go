@@ -141,6 +141,9 @@ func TestServeRestartMidSchedule(t *testing.T) {
 	if !strings.Contains(string(metrics), `aiwatch_rule_runs_total{rule="Copilot jailbreak flagged on the first message"}`) {
 		t.Fatalf("metrics lack the scheduler's:\n%s", metrics)
 	}
+	if _, stderr, code := run(t, "sql", "--data", live, "SELECT 1"); code == 0 || !strings.Contains(stderr, "aiwatch serve holds") {
+		t.Fatalf("sql while serve runs: exit %d, %s", code, stderr)
+	}
 	if _, stderr, code := run(t, "alerts", "--data", live); code == 0 || !strings.Contains(stderr, "AIWATCH_TOKEN") {
 		t.Fatalf("alerts without a token while serve runs: exit %d, %s", code, stderr)
 	}

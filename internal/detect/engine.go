@@ -165,7 +165,8 @@ func (s *Summary) add(o Summary) {
 	s.Suppressed += o.Suppressed
 	s.Incidents += o.Incidents
 	s.Grouped += o.Grouped
-	s.BeyondHoriz += o.BeyondHoriz
+	// Every rule counts the same late records: report them once.
+	s.BeyondHoriz = max(s.BeyondHoriz, o.BeyondHoriz)
 }
 
 // RunOnce evaluates every rule over every window due and every window

@@ -51,6 +51,7 @@ type Comment struct {
 // Statuses and classifications, as Sentinel spells them.
 var (
 	Statuses        = []string{"New", "Active", "Closed"}
+	Severities      = []string{"Informational", "Low", "Medium", "High"}
 	Classifications = map[string][]string{
 		"Undetermined":   {""},
 		"TruePositive":   {"SuspiciousActivity"},

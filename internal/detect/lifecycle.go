@@ -103,7 +103,7 @@ func (u Update) apply(inc *Incident, by string, now time.Time) ([]string, error)
 	}
 	if u.Classification != nil || u.ClassificationReason != nil || u.ClassificationComment != nil {
 		if status != "Closed" {
-			return nil, badUpdate("a classification is given when closing an incident (status Closed)")
+			return nil, badUpdate("a classification, reason or classification comment can only be given when closing an incident (--status Closed)")
 		}
 	}
 	switch {

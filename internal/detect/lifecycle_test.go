@@ -38,7 +38,7 @@ func TestIncidentLifecycle(t *testing.T) {
 		{Update{Status: ptr("Closed")}, "closing an incident needs a classification"},
 		{Update{Status: ptr("Closed"), Classification: ptr("Maybe")}, `classification "Maybe" is not one of`},
 		{Update{Status: ptr("Closed"), Classification: ptr("FalsePositive")}, `classification reason "" does not go with FalsePositive`},
-		{Update{Classification: ptr("TruePositive")}, "a classification is given when closing"},
+		{Update{Classification: ptr("TruePositive")}, "can only be given when closing"},
 		{Update{Severity: ptr("Urgent")}, `severity "Urgent" is not one of`},
 	}
 	for _, b := range bad {

@@ -73,7 +73,7 @@ func Rows(w io.Writer, format string, rs *sql.Rows) (int, error) {
 		case "table":
 			cells := make([]string, len(vals))
 			for i, v := range vals {
-				cells[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(Text(v))
+				cells[i] = Cell(Text(v))
 			}
 			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		case "csv":
@@ -168,4 +168,29 @@ func jsonValue(v any, isJSON bool) any {
 	default:
 		return x
 	}
+}
+
+// Cell makes text safe for one cell of a terminal table: tabs and line
+// breaks become spaces, and other control characters (escape sequences in
+// audit record fields could repaint an analyst's terminal) become '?'.
+func Cell(s string) string {
+	clean := true
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return ' '
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return '?'
+		}
+		return r
+	}, s)
 }

@@ -39,3 +39,17 @@ func TestFormats(t *testing.T) {
 		t.Error("xml accepted")
 	}
 }
+
+// Terminal control characters in record fields never reach a table as is.
+func TestCell(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"alice@contoso.example", "alice@contoso.example"},
+		{"a\tb\nc\rd", "a b c d"},
+		{"\x1b[2J\x1b[31mRED", "?[2J?[31mRED"},
+		{"é ü \u009b x", "é ü ? x"},
+	} {
+		if got := Cell(tc.in); got != tc.want {
+			t.Errorf("Cell(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

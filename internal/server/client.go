@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aiwatch/aiwatch/internal/collect"
+	"github.com/aiwatch/aiwatch/internal/render"
 )
 
 // TokenEnv is the environment variable a CLI command reads the server's
@@ -335,14 +336,13 @@ func (r *QueryResult) Write(w io.Writer, format string) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(names, "\t"))
-	flat := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
 	for _, row := range r.Rows {
 		c, err := cells(row)
 		if err != nil {
 			return err
 		}
 		for i := range c {
-			c[i] = flat.Replace(c[i])
+			c[i] = render.Cell(c[i])
 		}
 		fmt.Fprintln(tw, strings.Join(c, "\t"))
 	}
