@@ -49,9 +49,9 @@ func storeOptions(readOnly bool) store.Options {
 const detectMemory = "512MB"
 
 // passStoreOptions is detectStoreOptions for a command that only runs a
-// scheduler pass: the rules run side by side, so each query gets one
-// DuckDB thread (measured on 2 cores: 72 CPU-s for the pack over a
-// 100,000-user day, against 93 with DuckDB's two threads per query).
+// scheduler pass: one DuckDB thread per query costs the least CPU
+// (measured on 2 cores, the pack over a 100,000-user day: 72 CPU-s against
+// 93 with DuckDB's two threads per query).
 func passStoreOptions() store.Options {
 	o := detectStoreOptions()
 	o.Threads = 1

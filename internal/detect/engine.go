@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -59,7 +58,7 @@ type Options struct {
 	Logger             *slog.Logger
 	Labels             []Label
 	MaxAlertsPerWindow int // AlertPerResult: at most this many alerts per window, the rest merged into the last (Sentinel: 150)
-	Parallel           int // rules evaluated at once; default GOMAXPROCS, at most 4
+	Parallel           int // rules evaluated at once; default 1, which costs the least CPU
 	Registerer         prometheus.Registerer
 }
 
@@ -92,7 +91,7 @@ func New(st *store.Store, rs []*rules.Rule, opts Options) (*Engine, error) {
 		opts.MaxAlertsPerWindow = 150
 	}
 	if opts.Parallel <= 0 {
-		opts.Parallel = min(runtime.GOMAXPROCS(0), 4)
+		opts.Parallel = 1
 	}
 	cat, err := Catalog(opts.Labels)
 	if err != nil {
@@ -180,9 +179,8 @@ func (e *Engine) RunOnce(ctx context.Context) (Summary, error) {
 	if wm.After(now) {
 		wm = now
 	}
-	// Rules run side by side, each query on its own connection: on a small
-	// machine several single-threaded queries cost less CPU than one
-	// parallel query at a time.
+	// Rules may run side by side (Options.Parallel), each query on its own
+	// connection: less wall time, somewhat more CPU.
 	type result struct {
 		sum Summary
 		err error
