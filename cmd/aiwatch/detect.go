@@ -492,9 +492,7 @@ func newIncidentsCmd() *cobra.Command {
 			var inc detect.Incident
 			if client != nil {
 				client.User = by
-				raw, err := client.UpdateIncident(cmd.Context(), args[0], server.IncidentUpdate{Status: up.Status, Severity: up.Severity,
-					Owner: up.Owner, Classification: up.Classification, ClassificationReason: up.ClassificationReason,
-					ClassificationComment: up.ClassificationComment, AddTags: up.AddTags, RemoveTags: up.RemoveTags, Comment: up.Comment})
+				raw, err := client.UpdateIncident(cmd.Context(), args[0], up)
 				var ae *server.APIError
 				if errors.As(err, &ae) && ae.StatusCode == 400 {
 					return &exitError{code: 2, msg: fmt.Sprintf("cannot update incident %s: %s", args[0], ae.Message)}

@@ -137,9 +137,7 @@ func (d *detections) Incident(ctx context.Context, id string) (any, error) {
 }
 
 func (d *detections) UpdateIncident(ctx context.Context, id string, u server.IncidentUpdate, by string) (any, error) {
-	inc, err := d.desk.UpdateIncident(ctx, id, detect.Update{Status: u.Status, Severity: u.Severity, Owner: u.Owner,
-		Classification: u.Classification, ClassificationReason: u.ClassificationReason, ClassificationComment: u.ClassificationComment, AddTags: u.AddTags,
-		RemoveTags: u.RemoveTags, Comment: u.Comment}, by)
+	inc, err := d.desk.UpdateIncident(ctx, id, u, by)
 	if err != nil {
 		return nil, apiError(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/aiwatch/aiwatch/internal/config"
+	"github.com/aiwatch/aiwatch/internal/detect"
 )
 
 // Detections is what the API needs from the detection engine. Values are
@@ -59,20 +60,10 @@ type IncidentFilter struct {
 	Limit    int
 }
 
-// IncidentUpdate is the body of PATCH /api/v1/incidents/{id}. Nil fields
-// are left unchanged; a pointer to "" clears a field (the owner, say).
-// Comment, when not empty, is added as a comment.
-type IncidentUpdate struct {
-	Status                *string  `json:"status,omitempty"`
-	Severity              *string  `json:"severity,omitempty"`
-	Owner                 *string  `json:"owner,omitempty"`
-	Classification        *string  `json:"classification,omitempty"`
-	ClassificationReason  *string  `json:"classificationReason,omitempty"`
-	ClassificationComment *string  `json:"classificationComment,omitempty"`
-	AddTags               []string `json:"addTags,omitempty"`
-	RemoveTags            []string `json:"removeTags,omitempty"`
-	Comment               string   `json:"comment,omitempty"`
-}
+// IncidentUpdate is the body of PATCH /api/v1/incidents/{id}: the
+// detection desk's change. Nil fields are left unchanged; a pointer to ""
+// clears a field (the owner, say). Comment, when not empty, is added.
+type IncidentUpdate = detect.Update
 
 // CommentRequest is the body of POST /api/v1/incidents/{id}/comments.
 type CommentRequest struct {
@@ -206,8 +197,8 @@ func (a *api) updateIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u.Status == nil && u.Severity == nil && u.Owner == nil && u.Classification == nil && u.ClassificationReason == nil &&
-		u.ClassificationComment == nil && len(u.AddTags) == 0 && len(u.RemoveTags) == 0 && u.Comment == "" {
-		writeError(w, http.StatusBadRequest, "the update changes nothing: set status, severity, owner, classification, classificationComment, addTags, removeTags or comment")
+		u.ClassificationComment == nil && u.Title == nil && len(u.AddTags) == 0 && len(u.RemoveTags) == 0 && u.Comment == "" {
+		writeError(w, http.StatusBadRequest, "the update changes nothing: set status, severity, owner, title, classification, classificationReason, classificationComment, addTags, removeTags or comment")
 		return
 	}
 	v, err := d.UpdateIncident(r.Context(), r.PathValue("id"), u, actor(r))
