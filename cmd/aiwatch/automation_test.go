@@ -76,6 +76,11 @@ automation:
 	if !strings.Contains(stdout, "automation: 4 incident events handled, 3 playbook deliveries sent") {
 		t.Fatalf("detect output:\n%s", stdout)
 	}
+	// The delivery log is a table KQL can read.
+	out, stderr, code := run(t, "query", "--data", data, "--format", "csv", "AutomationDelivery | summarize n = count() by State, Playbook")
+	if code != 0 || out != "State,Playbook,n\ndelivered,hook,3\n" {
+		t.Fatalf("delivery log: exit %d\n%s\n%s", code, out, stderr)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	sort.Strings(titles)

@@ -170,17 +170,26 @@ rules still ran).`,
 				if err != nil {
 					return err
 				}
+				var pending int
+				if err := st.DB().QueryRowContext(cmd.Context(), `SELECT count(*) FROM AutomationDelivery WHERE State = 'pending'`).Scan(&pending); err != nil {
+					return err
+				}
 				if !asJSON {
-					defer fmt.Fprintf(out, "automation: %d incident events handled, %d playbook deliveries sent\n", n, sent)
+					msg := fmt.Sprintf("automation: %s handled, %s sent", plural(n, "incident event", "incident events"), plural(sent, "playbook delivery", "playbook deliveries"))
+					if pending > 0 {
+						msg += fmt.Sprintf("; %s waiting for a retry (the next detect or serve sends it)", plural(pending, "delivery", "deliveries"))
+					}
+					defer fmt.Fprintln(out, msg)
 				}
 			}
 			if asJSON {
 				json.NewEncoder(out).Encode(sum)
 			} else {
-				fmt.Fprintf(out, "%d rules: %d windows evaluated (%d again for late records), %d alerts, %d duplicates skipped, %d suppressed, %d incidents created, %d alerts added to incidents\n",
-					sum.Rules, sum.Windows, sum.LateWindows, sum.Alerts, sum.Duplicates, sum.Suppressed, sum.Incidents, sum.Grouped)
+				fmt.Fprintf(out, "%s: %s evaluated (%d again for late records), %s, %s skipped, %d suppressed, %s created, %s added to incidents\n",
+					plural(sum.Rules, "rule", "rules"), plural(sum.Windows, "window", "windows"), sum.LateWindows, plural(sum.Alerts, "alert", "alerts"),
+					plural(sum.Duplicates, "duplicate", "duplicates"), sum.Suppressed, plural(sum.Incidents, "incident", "incidents"), plural(sum.Grouped, "alert", "alerts"))
 				if sum.BeyondHoriz > 0 {
-					fmt.Fprintf(out, "%d late records are older than the horizon (%s) and were not evaluated\n", sum.BeyondHoriz, cfg.Detection.Horizon)
+					fmt.Fprintf(out, "%s older than the horizon (%s) not evaluated\n", plural(sum.BeyondHoriz, "late record is", "late records are"), cfg.Detection.Horizon)
 				}
 				incs, err := detect.NewDesk(st, nil).Incidents(cmd.Context(), detect.IncidentFilter{})
 				if err != nil {
@@ -197,10 +206,10 @@ rules still ran).`,
 				}
 			}
 			if runErr != nil {
-				return &exitError{code: 1, msg: fmt.Sprintf("%d rules failed: %v", sum.Errors, runErr)}
+				return &exitError{code: 1, msg: fmt.Sprintf("%s failed: %v", plural(sum.Errors, "rule", "rules"), runErr)}
 			}
 			if bad > 0 {
-				return &exitError{code: 1, msg: fmt.Sprintf("%d rule files have errors and were left out (see above)", bad)}
+				return &exitError{code: 1, msg: fmt.Sprintf("%s in the rules or their settings (see above); the rules concerned were left out", plural(bad, "error", "errors"))}
 			}
 			return nil
 		},
@@ -606,4 +615,12 @@ func cleanLines(s string) string {
 		lines[i] = render.Cell(l)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// plural writes a count with the right form of its noun.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

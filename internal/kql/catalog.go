@@ -204,6 +204,37 @@ func SensitivityLabelTable() Table {
 	return t
 }
 
+// AutomationDeliveryTable is automation's playbook delivery queue, and
+// AutomationDeliveryAttemptTable the log of every attempt (internal/automate).
+func AutomationDeliveryTable() Table {
+	t := Table{Name: "AutomationDelivery"}
+	add := columnAdder(&t)
+	add(TString, "DeliveryId Playbook PlaybookType AutomationRule IncidentId EventKind")
+	add(TDynamic, "Payload")
+	add(TString, "State")
+	add(TInt, "Attempts AttemptBase")
+	add(TDatetime, "NextAttempt")
+	add(TString, "LastError")
+	add(TInt, "LastCode")
+	add(TDatetime, "CreatedAt UpdatedAt DeliveredAt")
+	return t
+}
+
+// AutomationDeliveryAttemptTable: see AutomationDeliveryTable.
+func AutomationDeliveryAttemptTable() Table {
+	t := Table{Name: "AutomationDeliveryAttempt"}
+	add := columnAdder(&t)
+	add(TString, "DeliveryId")
+	add(TInt, "Attempt")
+	add(TString, "Playbook")
+	add(TDatetime, "StartedAt")
+	add(TLong, "DurationMs")
+	add(TString, "Outcome")
+	add(TInt, "Code")
+	add(TString, "Error")
+	return t
+}
+
 func columnAdder(t *Table) func(Type, string) {
 	return func(typ Type, names string) {
 		for _, n := range strings.Fields(names) {
@@ -215,7 +246,8 @@ func columnAdder(t *Table) func(Type, string) {
 // DefaultCatalog holds the tables of the aiwatch store.
 func DefaultCatalog() *Catalog {
 	c := NewCatalog()
-	for _, t := range []Table{CopilotActivityTable(), SecurityAlertTable(), SecurityIncidentTable(), SensitivityLabelTable()} {
+	for _, t := range []Table{CopilotActivityTable(), SecurityAlertTable(), SecurityIncidentTable(), SensitivityLabelTable(),
+		AutomationDeliveryTable(), AutomationDeliveryAttemptTable()} {
 		if err := c.Register(t); err != nil {
 			panic(err) // a fixed schema; only a programming error gets here
 		}
