@@ -261,6 +261,7 @@ type Alert struct {
 	Tactics, Techniques, Atlas                   []string
 	Entities                                     []Entity
 	Custom                                       map[string][]string
+	Dynamic                                      map[string]string // alertDetailsOverride.alertDynamicProperties
 	Records                                      []string
 	ResultCount                                  int
 	Start, End                                   time.Time // event time covered
@@ -301,6 +302,12 @@ func buildAlert(r *rules.Rule, c *candidate, ws, we, now time.Time) *Alert {
 	m := first.asMap()
 	a.DisplayName, a.Description = r.AlertName(m), r.AlertDescription(m)
 	a.Severity, a.Tactics = r.AlertSeverity(m), r.AlertTactics(m)
+	if o := r.AlertDetailsOverride; o != nil && len(o.DynamicProperties) > 0 {
+		a.Dynamic = map[string]string{}
+		for _, dp := range o.DynamicProperties {
+			a.Dynamic[dp.Name] = first.text(dp.Value)
+		}
+	}
 	a.Start, a.End = timeSpan(c.rows)
 	return a
 }

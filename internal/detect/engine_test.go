@@ -359,3 +359,22 @@ func TestLateRecordInLongerPeriod(t *testing.T) {
 		t.Fatalf("alerts %+v, want one for the window ending 10:10", as)
 	}
 }
+
+// alertDetailsOverride: the name, severity and dynamic properties come
+// from the result row.
+func TestAlertDetailsFromRow(t *testing.T) {
+	e := newEnv(t)
+	r := jailbreakRule()
+	r.Query += "\n| extend Sev = \"Medium\", Fix = \"Reset the account's sessions\""
+	r.AlertDetailsOverride = &rules.AlertDetailsOverride{DisplayNameFormat: "Jailbreak by {{ActorName}}", SeverityColumn: "Sev",
+		DynamicProperties: []rules.DynamicProperty{{Name: "RemediationSteps", Value: "Fix"}}}
+	e.ingest("2026-03-01T10:03:00Z", rec{id: "A", user: "alice@contoso.example", ts: "2026-03-01T10:02:00Z", jail: true})
+	e.run(e.engine(r), "2026-03-01T10:06:00Z")
+	var name, sev, fix string
+	if err := e.st.DB().QueryRow(`SELECT DisplayName, AlertSeverity, json_extract_string(ExtendedProperties, '$.RemediationSteps') FROM SecurityAlert`).Scan(&name, &sev, &fix); err != nil {
+		t.Fatal(err)
+	}
+	if name != "Jailbreak by alice@contoso.example" || sev != "Medium" || fix != "Reset the account's sessions" {
+		t.Fatalf("alert %q, %q, %q", name, sev, fix)
+	}
+}

@@ -247,6 +247,11 @@ func insertAlert(ctx context.Context, tx *sql.Tx, r *rules.Rule, a *Alert) error
 	if len(a.Custom) > 0 {
 		ext["Custom Details"] = mustJSON(a.Custom)
 	}
+	// Sentinel puts dynamic alert properties (ProductName, RemediationSteps,
+	// …) among the extended properties.
+	for k, v := range a.Dynamic {
+		ext[k] = v
+	}
 	compromised := ""
 	for _, en := range a.Entities {
 		if en.Type == "Account" {
