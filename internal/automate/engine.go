@@ -2,10 +2,8 @@ package automate
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -295,7 +294,7 @@ type queuedDelivery struct {
 func (e *Engine) newDelivery(playbook, rule, event string, changed []string, inc Incident) (queuedDelivery, error) {
 	b := e.books[playbook]
 	p := Payload{
-		DeliveryID:     newID(),
+		DeliveryID:     uuid.NewString(),
 		Playbook:       playbook,
 		AutomationRule: rule,
 		Event:          event,
@@ -316,16 +315,6 @@ func (c Config) incidentURL(inc Incident) string {
 		return ""
 	}
 	return strings.NewReplacer("{id}", url.PathEscape(inc.ID), "{number}", fmt.Sprint(inc.Number)).Replace(c.IncidentURL)
-}
-
-// newID returns a random UUID (version 4).
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func (e *Engine) enqueue(ctx context.Context, ds []queuedDelivery) error {

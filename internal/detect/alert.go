@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/aiwatch/aiwatch/internal/kql"
 	"github.com/aiwatch/aiwatch/internal/render"
@@ -293,7 +294,7 @@ func severityRank(s string) int { return severities[strings.ToLower(s)] }
 func buildAlert(r *rules.Rule, c *candidate, ws, we, now time.Time) *Alert {
 	first := c.rows[0]
 	a := &Alert{
-		ID: newID(), Name: r.Name, DisplayName: r.Name, Description: r.Description, Severity: r.Severity,
+		ID: uuid.NewString(), Name: r.Name, DisplayName: r.Name, Description: r.Description, Severity: r.Severity,
 		RuleID: r.ID, RuleName: r.Name, RuleVersion: r.Version,
 		Tactics: r.Tactics, Techniques: r.RelevantTechniques, Atlas: r.AtlasTechniques,
 		Entities: c.entities, Custom: c.custom, Records: c.records, ResultCount: len(c.rows),
@@ -360,17 +361,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func newID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // the system's randomness is gone; nothing sensible remains
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func mustJSON(v any) string {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/aiwatch/aiwatch/internal/rules"
 )
 
@@ -133,7 +135,7 @@ func (e *Engine) attachIncident(ctx context.Context, tx *sql.Tx, r *rules.Rule, 
 		return false, err
 	}
 	inc := Incident{
-		ID: newID(), Number: num, Title: a.DisplayName, Description: a.Description, Severity: a.Severity,
+		ID: uuid.NewString(), Number: num, Title: a.DisplayName, Description: a.Description, Severity: a.Severity,
 		Status: "New", Tactics: a.Tactics, Techniques: a.Techniques, AlertIDs: []string{a.ID}, RuleIDs: []string{r.ID},
 		Entities: a.Entities, FirstActivity: a.Start, LastActivity: a.End, Created: now, LastModified: now,
 	}
