@@ -91,10 +91,8 @@ func (r row) text(name string) string {
 	if !ok {
 		return ""
 	}
-	return valueText(v)
+	return render.Text(v)
 }
-
-func valueText(v any) string { return render.Text(v) }
 
 // asMap is the row keyed by column name, as the rule's alert details read it.
 func (r row) asMap() map[string]any {
@@ -110,7 +108,7 @@ func (r row) asMap() map[string]any {
 func (r row) records() []string {
 	var out []string
 	if v, ok := r.get("RecordId"); ok {
-		if s := valueText(v); s != "" {
+		if s := render.Text(v); s != "" {
 			out = append(out, s)
 		}
 	}
@@ -129,7 +127,7 @@ func dynamicStrings(v any) []string {
 	case []any:
 		arr = v
 	case string, []byte:
-		s := valueText(v)
+		s := render.Text(v)
 		if err := json.Unmarshal([]byte(s), &arr); err != nil {
 			if s != "" {
 				return []string{s}
@@ -137,11 +135,11 @@ func dynamicStrings(v any) []string {
 			return nil
 		}
 	default:
-		return []string{valueText(v)}
+		return []string{render.Text(v)}
 	}
 	out := make([]string, 0, len(arr))
 	for _, x := range arr {
-		if s := valueText(x); s != "" {
+		if s := render.Text(x); s != "" {
 			out = append(out, s)
 		}
 	}

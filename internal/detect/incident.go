@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/aiwatch/aiwatch/internal/render"
 	"github.com/aiwatch/aiwatch/internal/rules"
 )
 
@@ -324,7 +325,7 @@ func parseEntities(s string) []Entity {
 				}
 				e.Type = t
 			default:
-				e.Fields[k] = valueText(v)
+				e.Fields[k] = render.Text(v)
 			}
 		}
 		out = append(out, e)

@@ -22,7 +22,7 @@ func Placeholders(format string) []string {
 func Fill(format string, row map[string]any) string {
 	return placeRe.ReplaceAllStringFunc(format, func(m string) string {
 		name := placeRe.FindStringSubmatch(m)[1]
-		return valueText(row[name])
+		return render.Text(row[name])
 	})
 }
 
@@ -52,7 +52,7 @@ func (r *Rule) AlertDescription(row map[string]any) string {
 // value when it names a severity, else the rule's.
 func (r *Rule) AlertSeverity(row map[string]any) string {
 	if o := r.AlertDetailsOverride; o != nil && o.SeverityColumn != "" {
-		if v, ok := canonical(valueText(row[o.SeverityColumn]), []string{"Informational", "Low", "Medium", "High"}); ok {
+		if v, ok := canonical(render.Text(row[o.SeverityColumn]), []string{"Informational", "Low", "Medium", "High"}); ok {
 			return v
 		}
 	}
@@ -71,12 +71,12 @@ func (r *Rule) AlertTactics(row map[string]any) []string {
 	switch v := row[o.TacticsColumn].(type) {
 	case []any:
 		for _, x := range v {
-			parts = append(parts, valueText(x))
+			parts = append(parts, render.Text(x))
 		}
 	case []string:
 		parts = v
 	default:
-		s := valueText(v)
+		s := render.Text(v)
 		var arr []string
 		if json.Unmarshal([]byte(s), &arr) == nil {
 			parts = arr
@@ -95,6 +95,3 @@ func (r *Rule) AlertTactics(row map[string]any) []string {
 	}
 	return out
 }
-
-// valueText writes a result value the way an analyst reads it.
-func valueText(v any) string { return render.Text(v) }

@@ -73,8 +73,8 @@ type CommentRequest struct {
 // Severities and Statuses are Sentinel's values. Query parameters and
 // updates are matched case-insensitively and passed on spelled as here.
 var (
-	Severities = []string{"Informational", "Low", "Medium", "High"}
-	Statuses   = []string{"New", "Active", "Closed"}
+	Severities = detect.Severities
+	Statuses   = detect.Statuses
 )
 
 // UserHeader names who makes a change; the token says only that the
