@@ -28,7 +28,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -260,7 +259,7 @@ func (e *Engine) runRule(ctx context.Context, r *rules.Rule, now, wm time.Time) 
 	}
 	f, p := r.QueryFrequency, r.QueryPeriod
 	gridNow := floorTime(now, f)
-	late := map[time.Time]bool{}
+	var lateList []time.Time // in order, each once
 	if st.lastEnd.Valid && st.watermark.Valid {
 		from := now.Add(-e.opts.Horizon)
 		lateBuckets, err := e.buckets(ctx, f, `IngestionTime >= $1 AND IngestionTime < $2 AND TimeGenerated < $3 AND TimeGenerated >= $4`,
@@ -272,14 +271,14 @@ func (e *Engine) runRule(ctx context.Context, r *rules.Rule, now, wm time.Time) 
 			// The windows whose period holds a late record, among those a
 			// pass evaluates: the ones with records in their newest step.
 			lo, hi := slices.Min(lateBuckets), slices.Max(lateBuckets)+steps(f, p)
-			steps, err := e.buckets(ctx, f, `IngestionTime < $1 AND TimeGenerated >= $2 AND TimeGenerated < $3 AND TimeGenerated < $4`,
+			withRecords, err := e.buckets(ctx, f, `IngestionTime < $1 AND TimeGenerated >= $2 AND TimeGenerated < $3 AND TimeGenerated < $4`,
 				wm, bucketTime(lo, f), bucketTime(hi, f), st.lastEnd.Time)
 			if err != nil {
 				return sum, fmt.Errorf("rule %s: cannot find windows of late records: %w", r.ID, err)
 			}
-			for _, end := range lateEnds(lateBuckets, steps, f, p) {
+			for _, end := range lateEnds(lateBuckets, withRecords, f, p) {
 				if !end.After(st.lastEnd.Time) {
-					late[end] = true
+					lateList = append(lateList, end)
 				}
 			}
 		}
@@ -309,7 +308,6 @@ func (e *Engine) runRule(ctx context.Context, r *rules.Rule, now, wm time.Time) 
 		fresh = append(fresh, end)
 	}
 	slices.SortFunc(fresh, func(a, b time.Time) int { return a.Compare(b) })
-	lateList := sortedTimes(late)
 	type job struct {
 		end  time.Time
 		late bool
@@ -421,17 +419,17 @@ func bucketTime(b int64, f time.Duration) time.Time {
 }
 
 // lateEnds lists the windows to evaluate again for records in the late
-// buckets: the windows ending after step bucket s (s in steps, a bucket
-// with records) whose period reaches back to a late bucket l, that is
-// s-n < l <= s for a period of n steps.
-func lateEnds(late, steps []int64, f, p time.Duration) []time.Time {
-	n := int64((p + f - 1) / f)
+// buckets: the windows ending after step bucket s (s in withRecords, the
+// buckets holding records) whose period reaches back to a late bucket l,
+// that is s-n < l <= s for a period of n steps.
+func lateEnds(late, withRecords []int64, f, p time.Duration) []time.Time {
+	n := steps(f, p)
 	set := map[int64]bool{}
 	for _, l := range late {
 		set[l] = true
 	}
 	var out []time.Time
-	for _, s := range steps {
+	for _, s := range withRecords {
 		for l := s - n + 1; l <= s; l++ {
 			if set[l] {
 				out = append(out, bucketTime(s+1, f))
@@ -446,15 +444,6 @@ func lateEnds(late, steps []int64, f, p time.Duration) []time.Time {
 func floorTime(t time.Time, f time.Duration) time.Time {
 	us := f.Microseconds()
 	return time.UnixMicro(t.UnixMicro() / us * us).UTC()
-}
-
-func sortedTimes(m map[time.Time]bool) []time.Time {
-	out := make([]time.Time, 0, len(m))
-	for t := range m {
-		out = append(out, t)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
-	return out
 }
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
