@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -21,7 +20,6 @@ import (
 	"github.com/aiwatch/aiwatch/internal/render"
 	"github.com/aiwatch/aiwatch/internal/rules"
 	"github.com/aiwatch/aiwatch/internal/server"
-	"github.com/aiwatch/aiwatch/internal/store"
 )
 
 func init() {
@@ -143,10 +141,6 @@ rules still ran).`,
 				return err
 			}
 			defer st.Close()
-			before, err := maxIncident(cmd.Context(), st)
-			if err != nil {
-				return err
-			}
 			eng, err := detect.New(st, rs, detect.Options{Horizon: cfg.Detection.Horizon.D(), Labels: labelsOf(cfg), Logger: quietLogger(), Parallel: parallel})
 			if err != nil {
 				return err
@@ -191,17 +185,12 @@ rules still ran).`,
 				if sum.BeyondHoriz > 0 {
 					fmt.Fprintf(out, "%s older than the horizon (%s) not evaluated\n", plural(sum.BeyondHoriz, "late record is", "late records are"), cfg.Detection.Horizon)
 				}
-				incs, err := detect.NewDesk(st, nil).Incidents(cmd.Context(), detect.IncidentFilter{})
-				if err != nil {
-					return err
-				}
-				var created []detect.Incident
-				for _, inc := range incs {
-					if inc.Number > before {
-						created = append(created, inc)
+				// detect holds the store: the newest incidents are the ones it made.
+				if sum.Incidents > 0 {
+					created, err := detect.NewDesk(st, nil).Incidents(cmd.Context(), detect.IncidentFilter{Limit: sum.Incidents})
+					if err != nil {
+						return err
 					}
-				}
-				if len(created) > 0 {
 					printIncidents(out, created)
 				}
 			}
@@ -223,12 +212,6 @@ rules still ran).`,
 // quietLogger logs warnings and errors only: detect prints its own summary.
 func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-func maxIncident(ctx context.Context, st *store.Store) (int64, error) {
-	var n int64
-	err := st.DB().QueryRowContext(ctx, `SELECT coalesce(max(IncidentNumber), 0) FROM SecurityIncident`).Scan(&n)
-	return n, err
 }
 
 func printIncidents(w io.Writer, incs []detect.Incident) {
@@ -298,8 +281,8 @@ func newAlertsCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := json.Unmarshal(raw, &as); err != nil {
-					return fmt.Errorf("cannot read the server's answer: %w", err)
+				if err := decodeAnswer(raw, &as); err != nil {
+					return err
 				}
 			} else {
 				defer st.Close()
@@ -393,8 +376,8 @@ func newIncidentsCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := json.Unmarshal(raw, &incs); err != nil {
-					return fmt.Errorf("cannot read the server's answer: %w", err)
+				if err := decodeAnswer(raw, &incs); err != nil {
+					return err
 				}
 			} else {
 				defer st.Close()
@@ -445,8 +428,8 @@ func newIncidentsCmd() *cobra.Command {
 					Incident detect.Incident `json:"incident"`
 					Alerts   []detect.Alert  `json:"alerts"`
 				}
-				if err := json.Unmarshal(raw, &v); err != nil {
-					return fmt.Errorf("cannot read the server's answer: %w", err)
+				if err := decodeAnswer(raw, &v); err != nil {
+					return err
 				}
 				inc, alerts = v.Incident, v.Alerts
 			} else {
@@ -509,8 +492,8 @@ func newIncidentsCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := json.Unmarshal(raw, &inc); err != nil {
-					return fmt.Errorf("cannot read the server's answer: %w", err)
+				if err := decodeAnswer(raw, &inc); err != nil {
+					return err
 				}
 			} else {
 				defer st.Close()
@@ -623,4 +606,12 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// decodeAnswer reads a JSON answer of aiwatch serve into v.
+func decodeAnswer(raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("cannot read the server's answer: %w", err)
+	}
+	return nil
 }
