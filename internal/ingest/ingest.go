@@ -19,9 +19,9 @@ import (
 // Options tune an import.
 type Options struct {
 	BatchSize    int // units per transaction (Import only); default 131072, about one DuckDB row group
-	CheckSize    int // units per duplicate check inside a transaction; default 8192
+	CheckSize    int // units per duplicate check inside a transaction; default 2048
 	Workers      int // normalizing goroutines; default GOMAXPROCS
-	Writers      int // parallel store connections (Import only); default GOMAXPROCS, at most 4
+	Writers      int // parallel store connections (Import only); default 1
 	Registry     *audit.Registry
 	SourceSystem string // default "Import"
 	// OnCommit is called after each committed transaction (progress, metrics).
@@ -44,7 +44,10 @@ func (o *Options) defaults() {
 		o.BatchSize = 131072
 	}
 	if o.CheckSize <= 0 {
-		o.CheckSize = 8192
+		// Small groups keep few normalized rows alive between reader and
+		// store, so Go's heap stays small and its collector idle: measured
+		// on 200,000 records, 22% less CPU than groups of 8192.
+		o.CheckSize = 2048
 	}
 	if o.CheckSize > o.BatchSize {
 		o.CheckSize = o.BatchSize
@@ -53,7 +56,12 @@ func (o *Options) defaults() {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
 	if o.Writers <= 0 {
-		o.Writers = min(runtime.GOMAXPROCS(0), 4)
+		// One connection: each writer holds a row group of wide rows in
+		// DuckDB's memory until it is full, and within import's memory
+		// limit two of them spill to temporary files. Measured on
+		// 1,000,000 records on 2 cores: one writer took 30% less CPU and
+		// 33% less time than two.
+		o.Writers = 1
 	}
 	if o.SourceSystem == "" {
 		o.SourceSystem = "Import"
@@ -97,9 +105,10 @@ func (s Summary) String() string {
 
 // Import reads every unit of rd (named source, e.g. the file path) into st.
 // A unit that cannot be stored is quarantined with its location and reason;
-// the rest of the input still lands. Records are spread by RecordId over
-// Writers connections that store and commit in parallel, each committing
-// every BatchSize/Writers units, so DuckDB's storage work uses every core.
+// the rest of the input still lands. Normalizing runs on Workers
+// goroutines beside the store. With several Writers, records are spread by
+// RecordId over connections that store and commit in parallel, each
+// committing every BatchSize/Writers units.
 // An error is returned only when the input becomes unreadable or the store
 // fails; what was committed stays, and re-running completes the rest.
 func Import(ctx context.Context, st *store.Store, source string, rd reader.Reader, opts Options) (Summary, error) {
