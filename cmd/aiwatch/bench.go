@@ -90,7 +90,7 @@ func newBenchImportCmd() *cobra.Command {
 			mb := float64(fi.Size()) / 1e6
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "input: %s, %d records, %.0f MB\n", file, records, mb)
-			fmt.Fprintf(out, "%-28s %10s %12s %8s %14s\n", "run", "seconds", "records/s", "MB/s", "peak RSS MB")
+			fmt.Fprintf(out, "%-28s %10s %12s %8s %12s %14s\n", "run", "seconds", "records/s", "MB/s", "CPU seconds", "peak RSS MB")
 			for _, c := range []struct {
 				name string
 				args []string
@@ -98,11 +98,11 @@ func newBenchImportCmd() *cobra.Command {
 				{"aiwatch import", []string{"import", "-q", "--data", filepath.Join(work, "import"), file}},
 				{"duckdb read_json (reference)", []string{"bench", "read-json", "--data", filepath.Join(work, "readjson"), file}},
 			} {
-				sec, rss, err := timeChild(self, c.args...)
+				sec, cpu, rss, err := timeChild(self, c.args...)
 				if err != nil {
 					return fmt.Errorf("%s: %w", c.name, err)
 				}
-				fmt.Fprintf(out, "%-28s %10.2f %12.0f %8.1f %14.0f\n", c.name, sec, float64(records)/sec, mb/sec, rss)
+				fmt.Fprintf(out, "%-28s %10.2f %12.0f %8.1f %12.2f %14.0f\n", c.name, sec, float64(records)/sec, mb/sec, cpu, rss)
 			}
 			return nil
 		},
@@ -118,18 +118,20 @@ func runChild(bin string, args ...string) error {
 	return c.Run()
 }
 
-// timeChild runs a child process and returns its wall time and peak RSS in MB.
-func timeChild(bin string, args ...string) (float64, float64, error) {
+// timeChild runs a child process and returns its wall time, CPU time (user
+// plus system; on a busy machine a steadier figure than wall time) and peak
+// RSS in MB.
+func timeChild(bin string, args ...string) (sec, cpu, rss float64, err error) {
 	c := exec.Command(bin, args...)
 	c.Stderr = os.Stderr
 	start := time.Now()
 	if err := c.Run(); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	sec := time.Since(start).Seconds()
-	var rss float64
+	sec = time.Since(start).Seconds()
 	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+		cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
 	}
-	return sec, rss, nil
+	return sec, cpu, rss, nil
 }
