@@ -88,11 +88,14 @@ func runCollect(cmd *cobra.Command, cfgPath, listen, numbering string, once bool
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, err := openStoreAt(ctx, dataDirOr(cfg.DataDir), false)
+	st, err := openStoreWith(ctx, dataDirOr(cfg.DataDir), collectStoreOptions())
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := applySettings(ctx, st, collectSettings); err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	c, err := newCollector(ctx, st, cfg, num, reg)
 	if err != nil {

@@ -254,7 +254,14 @@ func Into(ctx context.Context, tx *store.Tx, source string, rd reader.Reader, op
 	return sum, err
 }
 
-const chunkSize = 256
+// A chunk of units goes to a normalizing goroutine at 256 units or 4 MB,
+// and rows go to the store in groups of CheckSize or 16 MB, so memory stays
+// bounded when records are megabytes each.
+const (
+	chunkSize  = 256
+	chunkBytes = 4 << 20
+	groupBytes = 16 << 20
+)
 
 type chunk struct {
 	seq   int
@@ -278,6 +285,7 @@ func stream(ctx context.Context, source string, rd reader.Reader, opts Options, 
 		defer close(todo)
 		seq := 0
 		c := &chunk{seq: seq}
+		size := 0
 		for {
 			u, err := rd.Next()
 			if err != nil {
@@ -287,12 +295,13 @@ func stream(ctx context.Context, source string, rd reader.Reader, opts Options, 
 				break
 			}
 			c.units = append(c.units, u)
+			size += len(u.Raw) + len(u.Record)
 			if u.Stop {
 				// The unit is quarantined; the rest of the input was never read.
 				readErr = fmt.Errorf("%s: reading stopped, the rest of the input was not read (is --format right?)", u.Loc)
 				break
 			}
-			if len(c.units) == chunkSize {
+			if len(c.units) == chunkSize || size >= chunkBytes {
 				select {
 				case todo <- c:
 				case <-ctx.Done():
@@ -300,6 +309,7 @@ func stream(ctx context.Context, source string, rd reader.Reader, opts Options, 
 				}
 				seq++
 				c = &chunk{seq: seq}
+				size = 0
 			}
 		}
 		if len(c.units) > 0 {
@@ -329,6 +339,7 @@ func stream(ctx context.Context, source string, rd reader.Reader, opts Options, 
 
 	var rows []store.Row
 	var quar []store.QuarantineRow
+	groupSize := 0
 	// Chunks come back out of order; store them in input order so the first
 	// copy of a record in the input is the one kept.
 	pending := map[int]*chunk{}
@@ -346,16 +357,23 @@ func stream(ctx context.Context, source string, rd reader.Reader, opts Options, 
 			skipped += c.skip
 			rows = append(rows, c.rows...)
 			quar = append(quar, c.quar...)
+			for _, r := range c.rows {
+				groupSize += len(r.Record.Raw) + len(r.Record.LLMEventData)
+			}
+			for _, q := range c.quar {
+				groupSize += len(q.Raw)
+			}
 			if opts.OnQuarantine != nil {
 				for _, q := range c.quar {
 					opts.OnQuarantine(q)
 				}
 			}
-			if len(rows)+len(quar) >= opts.CheckSize {
+			if len(rows)+len(quar) >= opts.CheckSize || groupSize >= groupBytes {
 				if err := sink(rows, quar); err != nil {
 					return read, skipped, err
 				}
 				rows, quar = rows[:0], quar[:0]
+				groupSize = 0
 			}
 		}
 	}

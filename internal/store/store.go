@@ -48,6 +48,15 @@ type Store struct {
 	// so Watermark can tell which ingestion times are settled.
 	mu   sync.Mutex
 	open map[*Tx]time.Time
+
+	// memoryLimit is DuckDB's memory limit in bytes, 0 when not set; see Tx
+	// for why a transaction with large records raises it for a moment.
+	// groupBig counts the large strings committed since the table's row
+	// count last crossed a row-group boundary (groups): a checkpoint
+	// rewrites the table's last row group with all of them.
+	memoryLimit int64
+	groupBig    int64
+	groups      int64
 }
 
 // ErrLocked means another process holds the database file.
@@ -116,6 +125,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	db := sql.OpenDB(connector)
 	s := &Store{dir: dir, db: db, now: time.Now, open: map[*Tx]time.Time{}}
+	if n, ok := parseBytes(opts.MemoryLimit); ok {
+		s.memoryLimit = n
+	}
 	if s.conn, err = db.Conn(ctx); err != nil {
 		db.Close()
 		if strings.Contains(err.Error(), "lock") {
@@ -130,6 +142,36 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// DuckDB keeps a string longer than about 4 KB in a block of its own, and
+// holds those blocks in memory until a checkpoint writes the row group they
+// belong to. A transaction counts such bytes: past partBytes it commits the
+// rows so far, and a commit that holds any raises DuckDB's memory limit for
+// as long as the commit and a checkpoint take (see Tx).
+const (
+	overflowBytes   = 4000
+	partBytes       = 32 << 20
+	bigCommitMemory = 512 << 20
+)
+
+// parseBytes reads a DuckDB memory size such as "80MB", "96MiB" or "4GB".
+func parseBytes(s string) (int64, bool) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, false
+	}
+	var n int64
+	if _, err := fmt.Sscan(s[:i], &n); err != nil {
+		return 0, false
+	}
+	unit := map[string]int64{"": 1, "B": 1, "KB": 1e3, "KIB": 1 << 10, "MB": 1e6, "MIB": 1 << 20, "GB": 1e9, "GIB": 1 << 30, "TB": 1e12, "TIB": 1 << 40}
+	m, ok := unit[strings.TrimSpace(s[i:])]
+	return n * m, ok
 }
 
 // SetClock replaces the clock used for IngestionTime (tests).
@@ -262,6 +304,17 @@ func (s *Store) Commit(ctx context.Context, b Batch) (Result, error) {
 // content hash matches, conflicts otherwise: the first copy is kept and
 // conflicts are recorded in RecordConflict. Nothing is visible to others,
 // and no cursor moves, until Commit.
+//
+// Large records (tens of kilobytes and more: hundreds of accessed
+// resources) need care: DuckDB holds each such string in memory until a
+// checkpoint writes it, and needs room for a copy at commit, so a
+// transaction of many of them would fail to commit within a small memory
+// limit. A transaction therefore commits its rows early each time it has
+// stored partBytes of them, and every commit that holds any raises the
+// limit by a few times their size until a checkpoint has written them. The
+// cursor still moves only at Commit, after every row, so a crash in between
+// re-reads rows that are then found stored: exactly once holds through the
+// RecordId check.
 type Tx struct {
 	s        *Store
 	conn     *sql.Conn
@@ -272,6 +325,9 @@ type Tx struct {
 	system   string
 	res      Result
 	done     bool
+
+	big       int64  // bytes of large strings stored since the DuckDB transaction began
+	committed Result // what the parts committed early hold
 }
 
 // Begin opens a write transaction. SourceSystem fills Sentinel's SourceSystem column.
@@ -325,7 +381,16 @@ func (s *Store) begin(ctx context.Context, conn *sql.Conn, sourceSystem string) 
 		s.finished(tx)
 		return nil, fmt.Errorf("cannot begin transaction: %w", err)
 	}
-	err := conn.Raw(func(dc any) error {
+	if err := tx.openAppenders(); err != nil {
+		conn.ExecContext(context.Background(), `ROLLBACK`)
+		s.finished(tx)
+		return nil, err
+	}
+	return tx, nil
+}
+
+func (tx *Tx) openAppenders() error {
+	return tx.conn.Raw(func(dc any) error {
 		var ok bool
 		if tx.raw, ok = dc.(*duckdb.Conn); !ok {
 			return fmt.Errorf("unexpected driver connection %T", dc)
@@ -336,16 +401,72 @@ func (s *Store) begin(ctx context.Context, conn *sql.Conn, sourceSystem string) 
 		}
 		if tx.ids, err = duckdb.NewAppender(tx.raw, "temp", "main", "staging_ids"); err != nil {
 			tx.app.Close()
+			tx.app = nil
 			return fmt.Errorf("cannot open appender on staging_ids: %w", err)
 		}
 		return nil
 	})
-	if err != nil {
-		conn.ExecContext(context.Background(), `ROLLBACK`)
-		s.finished(tx)
-		return nil, err
+}
+
+// commitPart commits the rows so far and goes on in a new DuckDB
+// transaction (see Tx).
+func (tx *Tx) commitPart(ctx context.Context) error {
+	if err := tx.closeAppenders(); err != nil {
+		return fmt.Errorf("cannot store records: %w", err)
 	}
-	return tx, nil
+	if err := tx.commitDuckDB(ctx); err != nil {
+		return err
+	}
+	if _, err := tx.conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return fmt.Errorf("cannot begin transaction: %w", err)
+	}
+	tx.committed = tx.res
+	return tx.openAppenders()
+}
+
+// commitDuckDB commits the DuckDB transaction. When it holds large strings,
+// DuckDB's memory limit is raised by four times their size for the commit
+// and a checkpoint that writes them out, then set back.
+func (tx *Tx) commitDuckDB(ctx context.Context) error {
+	s := tx.s
+	s.mu.Lock()
+	if tx.big > 0 {
+		s.groupBig += tx.big
+	}
+	need := s.groupBig
+	s.mu.Unlock()
+	raise := tx.big > 0 && s.memoryLimit > 0
+	tx.big = 0
+	if raise {
+		if _, err := tx.conn.ExecContext(ctx, fmt.Sprintf("SET memory_limit = '%dB'", max(s.memoryLimit+4*need, bigCommitMemory))); err != nil {
+			return fmt.Errorf("cannot raise the memory limit for large records: %w", err)
+		}
+	}
+	_, err := tx.conn.ExecContext(ctx, `COMMIT`)
+	if raise {
+		if err == nil {
+			// Best effort: a checkpoint refused now (another transaction
+			// running) happens at a later commit.
+			tx.conn.ExecContext(ctx, `CHECKPOINT`)
+			// Large strings stop counting once their row group is full
+			// and written for good.
+			var rows int64
+			if tx.conn.QueryRowContext(ctx, `SELECT count(*) FROM CopilotActivityData`).Scan(&rows) == nil {
+				s.mu.Lock()
+				if g := rows / rowGroupSize; g != s.groups {
+					s.groups, s.groupBig = g, 0
+				}
+				s.mu.Unlock()
+			}
+		}
+		if _, rerr := tx.conn.ExecContext(context.Background(), fmt.Sprintf("SET memory_limit = '%dB'", s.memoryLimit)); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("cannot commit: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) finished(tx *Tx) {
@@ -439,6 +560,16 @@ func (tx *Tx) add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
 			return fmt.Errorf("cannot store record %s (%s %s): %w", r.RecordId, row.Source, row.Loc, err)
 		}
 		tx.res.Stored++
+		for _, n := range [2]int{len(r.Raw), len(r.LLMEventData)} {
+			if n >= overflowBytes {
+				tx.big += int64(n)
+			}
+		}
+		if tx.big >= partBytes {
+			if err := tx.commitPart(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	for _, q := range quar {
 		// The same unit quarantined again (a re-run import) is not stored twice.
@@ -535,12 +666,14 @@ func (tx *Tx) Commit(ctx context.Context) (Result, error) {
 		return Result{}, errors.New("transaction already finished")
 	}
 	err := tx.closeAppenders()
-	if err == nil {
-		_, err = tx.conn.ExecContext(ctx, `COMMIT`)
+	if err != nil {
+		err = fmt.Errorf("cannot commit: %w", err)
+	} else {
+		err = tx.commitDuckDB(ctx)
 	}
 	if err != nil {
 		tx.Rollback()
-		return Result{}, fmt.Errorf("cannot commit: %w", err)
+		return Result{}, err
 	}
 	tx.done = true
 	tx.s.finished(tx)
@@ -553,17 +686,27 @@ func (tx *Tx) Rollback() {
 		return
 	}
 	tx.done = true
-	tx.app.Clear()
-	tx.ids.Clear()
+	if tx.app != nil {
+		tx.app.Clear()
+	}
+	if tx.ids != nil {
+		tx.ids.Clear()
+	}
 	tx.closeAppenders()
 	tx.conn.ExecContext(context.Background(), `ROLLBACK`)
-	tx.res = Result{}
+	tx.res = tx.committed
 	tx.s.finished(tx)
 }
 
 func (tx *Tx) closeAppenders() error {
-	err1 := tx.app.Close()
-	err2 := tx.ids.Close()
+	var err1, err2 error
+	if tx.app != nil {
+		err1 = tx.app.Close()
+	}
+	if tx.ids != nil {
+		err2 = tx.ids.Close()
+	}
+	tx.app, tx.ids = nil, nil
 	return errors.Join(err1, err2)
 }
 
