@@ -147,12 +147,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 // DuckDB keeps a string longer than about 4 KB in a block of its own, and
 // holds those blocks in memory until a checkpoint writes the row group they
 // belong to. A transaction counts such bytes: past partBytes it commits the
-// rows so far, and a commit that holds any raises DuckDB's memory limit for
-// as long as the commit and a checkpoint take (see Tx).
+// rows so far, and a commit after which the table's last row group holds
+// more than half the memory limit of them raises DuckDB's memory
+// limit for as long as the commit and a checkpoint take (see Tx).
 const (
-	overflowBytes   = 4000
-	partBytes       = 32 << 20
-	bigCommitMemory = 512 << 20
+	overflowBytes = 4000
+	partBytes     = 32 << 20
 )
 
 // parseBytes reads a DuckDB memory size such as "80MB", "96MiB" or "4GB".
@@ -326,7 +326,8 @@ type Tx struct {
 	res      Result
 	done     bool
 
-	big       int64  // bytes of large strings stored since the DuckDB transaction began
+	big       int64  // bytes of large strings in the DuckDB transaction's last row group
+	appended  int    // rows appended in the DuckDB transaction
 	committed Result // what the parts committed early hold
 }
 
@@ -420,6 +421,7 @@ func (tx *Tx) commitPart(ctx context.Context) error {
 	if _, err := tx.conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 		return fmt.Errorf("cannot begin transaction: %w", err)
 	}
+	tx.appended = 0
 	tx.committed = tx.res
 	return tx.openAppenders()
 }
@@ -435,10 +437,11 @@ func (tx *Tx) commitDuckDB(ctx context.Context) error {
 	}
 	need := s.groupBig
 	s.mu.Unlock()
-	raise := tx.big > 0 && s.memoryLimit > 0
+	// A few large strings fit in the limit as it is.
+	raise := tx.big > 0 && s.memoryLimit > 0 && need >= s.memoryLimit/2
 	tx.big = 0
 	if raise {
-		if _, err := tx.conn.ExecContext(ctx, fmt.Sprintf("SET memory_limit = '%dB'", max(s.memoryLimit+4*need, bigCommitMemory))); err != nil {
+		if _, err := tx.conn.ExecContext(ctx, fmt.Sprintf("SET memory_limit = '%dB'", s.memoryLimit+4*need)); err != nil {
 			return fmt.Errorf("cannot raise the memory limit for large records: %w", err)
 		}
 	}
@@ -564,6 +567,10 @@ func (tx *Tx) add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
 			if n >= overflowBytes {
 				tx.big += int64(n)
 			}
+		}
+		if tx.appended++; tx.appended%rowGroupSize == 0 {
+			// A full row group of the transaction is written out as it is.
+			tx.big = 0
 		}
 		if tx.big >= partBytes {
 			if err := tx.commitPart(ctx); err != nil {
