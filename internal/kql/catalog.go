@@ -2,6 +2,7 @@ package kql
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -68,6 +69,12 @@ type Table struct {
 	// rule only the records of the window it evaluates. It is built by Go
 	// code from trusted parts, never from query text.
 	From string
+	// JSONText names dynamic columns the store guarantees to hold valid
+	// JSON text (or null). They are read as text, without a cast to JSON
+	// that would validate every row's document: member paths are read
+	// straight from the text, and the cast is left to where a whole value
+	// is used.
+	JSONText []string
 }
 
 // Catalog holds the tables a query may name.
@@ -96,8 +103,14 @@ func (c *Catalog) Register(t Table) error {
 		}
 		seen[col.Name] = true
 	}
+	for _, n := range t.JSONText {
+		if !slices.Contains(t.Columns, Column{Name: n, Type: TDynamic}) {
+			return fmt.Errorf("cannot register table %q: JSON text column %q is not a dynamic column", t.Name, n)
+		}
+	}
 	cp := t
 	cp.Columns = append([]Column(nil), t.Columns...)
+	cp.JSONText = append([]string(nil), t.JSONText...)
 	c.tables[t.Name] = &cp
 	return nil
 }
@@ -136,10 +149,11 @@ func (c *Catalog) Names() []string {
 }
 
 // CopilotActivityTable is the schema of the store's CopilotActivity view as
-// KQL sees it. LLMEventData is dynamic (stored as JSON text). RawRecord is
-// left out: it is a BLOB and KQL has no binary type.
+// KQL sees it. LLMEventData is dynamic, stored as JSON text that the
+// normalizer writes (so it is always valid JSON). RawRecord is left out: it
+// is a BLOB and KQL has no binary type.
 func CopilotActivityTable() Table {
-	t := Table{Name: "CopilotActivity"}
+	t := Table{Name: "CopilotActivity", JSONText: []string{"LLMEventData"}}
 	add := func(typ Type, names string) {
 		for _, n := range strings.Fields(names) {
 			t.Columns = append(t.Columns, Column{Name: n, Type: typ})

@@ -13,6 +13,13 @@
 //     and every string function returns "" rather than null.
 //   - Dynamic values are DuckDB JSON. A missing member is SQL NULL; JSON null
 //     stays JSON null; isnull() is true for both, tostring() gives "" for both.
+//   - A catalogue column listed in Table.JSONText (CopilotActivity's
+//     LLMEventData, which the normalizer writes) is trusted to hold valid
+//     JSON text and is not cast to JSON row by row: members are read from
+//     the text with json_extract, and the cast is made only where the whole
+//     value is used and in the final SELECT. The text is the same either
+//     way (DuckDB's cast validates, it does not rewrite); text that is not
+//     JSON would make the query fail rather than read as null.
 //   - tostring(dynamic) gives a JSON string's text without quotes and other
 //     values' JSON text ("true" for JSON true), so
 //     tostring(x.JailbreakDetected) == "true" works as in Sentinel.
@@ -31,11 +38,14 @@
 //   - bin(datetime, span) buckets from the Unix epoch (7d bins start on Thursdays).
 //   - Sorting is explicit: desc by default; nulls first ascending, last
 //     descending. The order is carried by a hidden row_number() column to
-//     the final SELECT, since SQL does not keep a CTE's ORDER BY.
+//     the final SELECT, since SQL does not keep a CTE's ORDER BY. top n
+//     numbers only the rows an ORDER BY … LIMIT n keeps.
 //   - mv-expand: an array gives a row per element, an empty array no row, a
 //     missing or null value one row holding null, a property bag one row per
 //     property ({key: value}), another value one row. Several columns zip,
-//     the shorter padded with null.
+//     the shorter padded with null. The elements of a non-empty array are
+//     read with one json_extract(…, '$…[*]') (a JSON null element becomes
+//     SQL null); only other values are looked at further.
 //   - summarize without by over no rows yields one row (count 0, empty sets).
 //     make_set and make_list ignore nulls (but keep empty strings) and give
 //     [] over no rows; make_set of strings is sorted; make_set flattens

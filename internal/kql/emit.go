@@ -71,7 +71,14 @@ func Compile(query string, cat *Catalog, opts Options) (comp *Compiled, err erro
 		fmt.Fprintf(&b, "%s AS %s(%s)", cte.name, mat, cte.sql)
 	}
 	b.WriteString("\nSELECT ")
-	b.WriteString(colList(rel.cols))
+	out := make([]string, len(rel.cols))
+	for i, col := range rel.cols {
+		out[i] = quoteIdent(col.Name)
+		if rel.raw[col.Name] {
+			out[i] = rawCast(col.Name) + " AS " + out[i]
+		}
+	}
+	b.WriteString(strings.Join(out, ", "))
 	fmt.Fprintf(&b, " FROM %s", rel.name)
 	if len(rel.ord) > 0 {
 		b.WriteString(" ORDER BY " + strings.Join(quoteAll(rel.ord), ", "))
@@ -91,6 +98,56 @@ type relation struct {
 	name string
 	cols []Column
 	ord  []string
+	// raw names dynamic columns whose SQL value is still the JSON text
+	// (VARCHAR) of a catalogue JSONText column: reading a member needs no
+	// cast, and the cast to JSON is made where a whole value is used
+	// (expr), before operators that do not track raw columns (cook), and in
+	// the final SELECT. The text is the same either way: DuckDB's cast to
+	// JSON validates text without rewriting it.
+	raw map[string]bool
+}
+
+// rawIn keeps the raw marks of in that name columns of cols.
+func rawIn(in *relation, cols []Column) map[string]bool {
+	if len(in.raw) == 0 {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, col := range cols {
+		if in.raw[col.Name] {
+			out[col.Name] = true
+		}
+	}
+	return out
+}
+
+// withRaw sets the raw columns of r and returns it.
+func (r *relation) withRaw(raw map[string]bool) *relation {
+	if len(raw) > 0 {
+		r.raw = raw
+	}
+	return r
+}
+
+// rawCast is the JSON value of a raw column.
+func rawCast(name string) string { return "CAST(" + quoteIdent(name) + " AS JSON)" }
+
+// cook turns the raw columns of r into JSON, for operators that read
+// columns by name rather than through expr.
+func (c *compiler) cook(r *relation) *relation {
+	if len(r.raw) == 0 {
+		return r
+	}
+	var sel []string
+	for _, col := range r.cols {
+		if r.raw[col.Name] {
+			sel = append(sel, rawCast(col.Name)+" AS "+quoteIdent(col.Name))
+		} else {
+			sel = append(sel, quoteIdent(col.Name))
+		}
+	}
+	sel = append(sel, quoteAll(r.ord)...)
+	return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), r.name), r.cols, r.ord)
 }
 
 func (r *relation) col(name string) (Column, bool) {
@@ -112,6 +169,7 @@ type compiler struct {
 	aggOK   bool                // aggregate functions are allowed (inside summarize)
 	aggSeen int                 // aggregates met in the current summarize item
 	paths   map[string]jsonPath // SQL of member accesses, to read them in one call
+	raws    map[string]string   // SQL of raw JSON text columns read as JSON → the text column
 	inAgg   bool                // inside an aggregate's arguments, where another is refused
 	letBusy []string            // lets being expanded, to refuse recursion
 	nOrd    int
@@ -281,12 +339,18 @@ func (c *compiler) table(name string, pos int) (*relation, error) {
 	// Strings are never null in KQL, and dynamic columns are JSON: both are
 	// settled once here so every later operator can rely on them.
 	var sel []string
+	raw := map[string]bool{}
+	for _, n := range t.JSONText {
+		raw[n] = true
+	}
 	for _, col := range t.Columns {
 		q := quoteIdent(col.Name)
-		switch col.Type {
-		case TString:
+		switch {
+		case col.Type == TString:
 			sel = append(sel, fmt.Sprintf("coalesce(%s, '') AS %s", q, q))
-		case TDynamic:
+		case raw[col.Name]:
+			sel = append(sel, q)
+		case col.Type == TDynamic:
 			sel = append(sel, fmt.Sprintf("TRY_CAST(%s AS JSON) AS %s", q, q))
 		default:
 			sel = append(sel, q)
@@ -296,17 +360,24 @@ func (c *compiler) table(name string, pos int) (*relation, error) {
 	if t.From != "" {
 		from = "(" + t.From + ") AS " + quoteIdent(t.Name)
 	}
-	return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), from), append([]Column(nil), t.Columns...), nil), nil
+	return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), from), append([]Column(nil), t.Columns...), nil).withRaw(raw), nil
 }
 
 func (c *compiler) op(in *relation, op Op, last bool) (*relation, error) {
+	switch op.(type) {
+	case *WhereOp, *ProjectOp, *ExtendOp, *ProjectAwayOp, *ProjectRenameOp, *ProjectReorderOp, *SummarizeOp,
+		*CountOp, *TakeOp, *SortOp, *TopOp, *DistinctOp, *MvExpandOp, *AsOp, *RenderOp:
+		// These keep raw JSON text columns raw (or read them through expr).
+	default:
+		in = c.cook(in)
+	}
 	switch op := op.(type) {
 	case *WhereOp:
 		pred, err := c.boolExpr(op.Pred, in)
 		if err != nil {
 			return nil, err
 		}
-		return c.add(fmt.Sprintf("SELECT * FROM %s WHERE %s", in.name, pred), in.cols, in.ord), nil
+		return c.add(fmt.Sprintf("SELECT * FROM %s WHERE %s", in.name, pred), in.cols, in.ord).withRaw(in.raw), nil
 	case *ProjectOp:
 		return c.project(in, op.Items, false)
 	case *ExtendOp:
@@ -326,7 +397,7 @@ func (c *compiler) op(in *relation, op Op, last bool) (*relation, error) {
 			}
 		}
 		r := &relation{cols: cols, ord: in.ord}
-		return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(keep(r), ", "), in.name), cols, in.ord), nil
+		return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(keep(r), ", "), in.name), cols, in.ord).withRaw(rawIn(in, cols)), nil
 	case *ProjectRenameOp:
 		ren := map[string]string{}
 		for _, a := range op.Pairs {
@@ -339,6 +410,7 @@ func (c *compiler) op(in *relation, op Op, last bool) (*relation, error) {
 		var cols []Column
 		var sel []string
 		seen := map[string]bool{}
+		raw := map[string]bool{}
 		for _, col := range in.cols {
 			name := col.Name
 			if n, ok := ren[name]; ok {
@@ -348,11 +420,14 @@ func (c *compiler) op(in *relation, op Op, last bool) (*relation, error) {
 				return nil, c.errf(op.Pos, "project-rename makes two columns named %q", name)
 			}
 			seen[name] = true
+			if in.raw[col.Name] {
+				raw[name] = true
+			}
 			cols = append(cols, Column{Name: name, Type: col.Type})
 			sel = append(sel, fmt.Sprintf("%s AS %s", quoteIdent(col.Name), quoteIdent(name)))
 		}
 		sel = append(sel, quoteAll(in.ord)...)
-		return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), in.name), cols, in.ord), nil
+		return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), in.name), cols, in.ord).withRaw(raw), nil
 	case *ProjectReorderOp:
 		var cols []Column
 		first := map[string]bool{}
@@ -372,7 +447,7 @@ func (c *compiler) op(in *relation, op Op, last bool) (*relation, error) {
 			}
 		}
 		r := &relation{cols: cols, ord: in.ord}
-		return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(keep(r), ", "), in.name), cols, in.ord), nil
+		return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(keep(r), ", "), in.name), cols, in.ord).withRaw(in.raw), nil
 	case *SummarizeOp:
 		return c.summarize(in, op)
 	case *CountOp:
@@ -386,28 +461,25 @@ func (c *compiler) op(in *relation, op Op, last bool) (*relation, error) {
 		if len(in.ord) > 0 {
 			order = " ORDER BY " + strings.Join(quoteAll(in.ord), ", ")
 		}
-		return c.add(fmt.Sprintf("SELECT * FROM %s%s LIMIT %d", in.name, order, n), in.cols, in.ord), nil
+		return c.add(fmt.Sprintf("SELECT * FROM %s%s LIMIT %d", in.name, order, n), in.cols, in.ord).withRaw(in.raw), nil
 	case *SortOp:
-		return c.sort(in, op.Keys)
+		return c.sort(in, op.Keys, -1)
 	case *TopOp:
 		n, err := c.constLong(op.N, "top")
 		if err != nil {
 			return nil, err
 		}
-		sorted, err := c.sort(in, op.By)
-		if err != nil {
-			return nil, err
-		}
-		return c.add(fmt.Sprintf("SELECT * FROM %s ORDER BY %s LIMIT %d", sorted.name, strings.Join(quoteAll(sorted.ord), ", "), n), sorted.cols, sorted.ord), nil
+		return c.sort(in, op.By, n)
 	case *DistinctOp:
+		// Raw JSON text is the JSON value's text, so DISTINCT sees the same rows.
 		if len(op.Items) == 0 {
-			return c.add(fmt.Sprintf("SELECT DISTINCT %s FROM %s", colList(in.cols), in.name), in.cols, nil), nil
+			return c.add(fmt.Sprintf("SELECT DISTINCT %s FROM %s", colList(in.cols), in.name), in.cols, nil).withRaw(in.raw), nil
 		}
-		p, err := c.project(&relation{name: in.name, cols: in.cols}, op.Items, false)
+		p, err := c.project(&relation{name: in.name, cols: in.cols, raw: in.raw}, op.Items, false)
 		if err != nil {
 			return nil, err
 		}
-		return c.add(fmt.Sprintf("SELECT DISTINCT %s FROM %s", colList(p.cols), p.name), p.cols, nil), nil
+		return c.add(fmt.Sprintf("SELECT DISTINCT %s FROM %s", colList(p.cols), p.name), p.cols, nil).withRaw(p.raw), nil
 	case *MvExpandOp:
 		return c.mvExpand(in, op)
 	case *UnionOp:
@@ -466,11 +538,15 @@ func (c *compiler) project(in *relation, items []Assign, extend bool) (*relation
 	var cols []Column
 	var sel []string
 	index := map[string]int{}
+	raw := map[string]bool{}
 	if extend {
 		for _, col := range in.cols {
 			index[col.Name] = len(cols)
 			cols = append(cols, col)
 			sel = append(sel, quoteIdent(col.Name))
+			if in.raw[col.Name] {
+				raw[col.Name] = true
+			}
 		}
 	}
 	taken := func(n string) bool { _, ok := index[n]; _, ok2 := in.col(n); return ok || ok2 }
@@ -490,6 +566,13 @@ func (c *compiler) project(in *relation, items []Assign, extend bool) (*relation
 		if name == "" {
 			name = c.autoName(a.Expr, taken)
 		}
+		// A raw column passed on as it is stays raw text.
+		isRaw := false
+		if id, ok := a.Expr.(*Ident); ok && in.raw[id.Name] {
+			if _, ok := in.col(id.Name); ok {
+				sqlx, isRaw = quoteIdent(id.Name), true
+			}
+		}
 		item := fmt.Sprintf("%s AS %s", sqlx, quoteIdent(name))
 		if i, ok := index[name]; ok {
 			if !extend {
@@ -497,14 +580,21 @@ func (c *compiler) project(in *relation, items []Assign, extend bool) (*relation
 			}
 			cols[i] = Column{Name: name, Type: t}
 			sel[i] = item
+			raw[name] = isRaw
 			continue
 		}
 		index[name] = len(cols)
 		cols = append(cols, Column{Name: name, Type: t})
 		sel = append(sel, item)
+		raw[name] = isRaw
 	}
 	sel = append(sel, quoteAll(in.ord)...)
-	return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), in.name), cols, in.ord), nil
+	for n, ok := range raw {
+		if !ok {
+			delete(raw, n)
+		}
+	}
+	return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), in.name), cols, in.ord).withRaw(raw), nil
 }
 
 // autoName is KQL's name for an unnamed expression: a column keeps its
@@ -552,7 +642,9 @@ func pathName(e Expr) string {
 }
 
 // sort adds a hidden order column computed by a window over the keys.
-func (c *compiler) sort(in *relation, keys []SortKey) (*relation, error) {
+// With limit ≥ 0 (top), only the first limit rows are kept: an ORDER BY …
+// LIMIT, which DuckDB runs as a top-n heap, rather than numbering every row.
+func (c *compiler) sort(in *relation, keys []SortKey, limit int64) (*relation, error) {
 	var parts []string
 	for _, k := range keys {
 		sqlx, t, err := c.expr(k.Expr, in)
@@ -575,7 +667,11 @@ func (c *compiler) sort(in *relation, keys []SortKey) (*relation, error) {
 	c.nOrd++
 	ord := fmt.Sprintf("__kql_ord%d", c.nOrd)
 	cols := in.cols
-	return c.add(fmt.Sprintf("SELECT %s, row_number() OVER (ORDER BY %s) AS %s FROM %s", colList(cols), strings.Join(parts, ", "), quoteIdent(ord), in.name), cols, []string{ord}), nil
+	from := in.name
+	if limit >= 0 {
+		from = fmt.Sprintf("(SELECT * FROM %s ORDER BY %s LIMIT %d)", in.name, strings.Join(parts, ", "), limit)
+	}
+	return c.add(fmt.Sprintf("SELECT %s, row_number() OVER (ORDER BY %s) AS %s FROM %s", colList(cols), strings.Join(parts, ", "), quoteIdent(ord), from), cols, []string{ord}).withRaw(in.raw), nil
 }
 
 // mvExpand turns each element of a dynamic array into a row. An empty array
@@ -590,8 +686,16 @@ func (c *compiler) mvExpand(in *relation, op *MvExpandOp) (*relation, error) {
 		name, elems string
 	}
 	var targets []target
-	// The values to expand are computed once, in hidden columns of a first step.
+	// The values to expand are computed once, in hidden columns of two
+	// first steps. The elements of a non-empty array come from one
+	// json_extract with [*], straight from the document (a JSON null element
+	// is made SQL null after the unnest, as a cast to JSON[] gives; no other
+	// way of expanding yields JSON null). Only the rows where that
+	// finds nothing (an empty array, a missing value, null, a bag, a scalar)
+	// compute the value itself, in a CASE branch, which DuckDB evaluates
+	// only for the rows that take it; the value's own JSON is then small.
 	pre := keep(in)
+	pre2 := keep(in)
 	for _, a := range op.Items {
 		name := a.Name
 		if name == "" {
@@ -614,20 +718,31 @@ func (c *compiler) mvExpand(in *relation, op *MvExpandOp) (*relation, error) {
 			return nil, c.errf(a.Expr.exprPos(), "mv-expand needs a dynamic value, found %s", t)
 		}
 		c.nOrd++
-		hidden := fmt.Sprintf("__kql_mv%d", c.nOrd)
-		pre = append(pre, fmt.Sprintf("%s AS %s", x, quoteIdent(hidden)))
-		x = quoteIdent(hidden)
-		elems := fmt.Sprintf("(CASE WHEN %[1]s IS NULL OR json_type(%[1]s) = 'NULL' THEN [NULL::JSON] WHEN json_type(%[1]s) = 'ARRAY' THEN CAST(%[1]s AS JSON[]) "+
-			"WHEN json_type(%[1]s) = 'OBJECT' THEN list_transform(map_entries(CAST(%[1]s AS MAP(VARCHAR, JSON))), lambda e: json_object(e.key, e.value)) ELSE [%[1]s] END)", x)
+		h := quoteIdent(fmt.Sprintf("__kql_mv%d", c.nOrd))
+		v := quoteIdent(fmt.Sprintf("__kql_mv%d_value", c.nOrd))
+		root, path := x, "$"
+		if p, ok := c.paths[x]; ok {
+			root, path = p.root, p.path
+		} else if text, ok := c.raws[x]; ok {
+			root = text
+		}
+		pre = append(pre, fmt.Sprintf("json_extract(%s, %s) AS %s", root, quoteStr(path+"[*]"), h))
+		// x reads input columns, which the first step passes on.
+		pre2 = append(pre2, h, fmt.Sprintf("(CASE WHEN len(%s) > 0 THEN NULL ELSE %s END) AS %s", h, x, v))
+		elems := fmt.Sprintf("(CASE WHEN len(%[2]s) > 0 THEN %[2]s "+
+			"WHEN %[1]s IS NULL OR json_type(%[1]s) = 'NULL' THEN [NULL::JSON] WHEN json_type(%[1]s) = 'ARRAY' THEN []::JSON[] "+
+			"WHEN json_type(%[1]s) = 'OBJECT' THEN list_transform(map_entries(CAST(%[1]s AS MAP(VARCHAR, JSON))), lambda e: json_object(e.key, e.value)) ELSE [%[1]s] END)", v, h)
 		if op.Limit >= 0 {
 			elems = fmt.Sprintf("list_slice(%s, 1, %d)", elems, op.Limit)
 		}
 		targets = append(targets, target{name, elems})
 	}
-	src := c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(pre, ", "), in.name), in.cols, in.ord)
+	src := c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(pre, ", "), in.name), in.cols, in.ord).withRaw(in.raw)
+	src = c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(pre2, ", "), src.name), in.cols, in.ord).withRaw(in.raw)
 	var cols []Column
 	var sel []string
 	done := map[string]bool{}
+	raw := map[string]bool{}
 	for _, col := range in.cols {
 		replaced := false
 		for _, t := range targets {
@@ -641,6 +756,9 @@ func (c *compiler) mvExpand(in *relation, op *MvExpandOp) (*relation, error) {
 		if !replaced {
 			cols = append(cols, col)
 			sel = append(sel, quoteIdent(col.Name))
+			if in.raw[col.Name] {
+				raw[col.Name] = true
+			}
 		}
 	}
 	var lens []string
@@ -663,7 +781,19 @@ func (c *compiler) mvExpand(in *relation, op *MvExpandOp) (*relation, error) {
 		sel = append(sel, fmt.Sprintf("unnest(range(1, %s + 1)) AS %s", n, quoteIdent(o)))
 		ord = append(append([]string(nil), ord...), o)
 	}
-	rel := c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), src.name), cols, ord)
+	rel := c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), src.name), cols, ord).withRaw(raw)
+	var fix []string
+	for _, col := range cols {
+		q := quoteIdent(col.Name)
+		for _, t := range targets {
+			if t.name == col.Name {
+				q = fmt.Sprintf("(CASE WHEN CAST(%[1]s AS VARCHAR) = 'null' THEN NULL ELSE %[1]s END) AS %[1]s", q)
+			}
+		}
+		fix = append(fix, q)
+	}
+	fix = append(fix, quoteAll(ord)...)
+	rel = c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(fix, ", "), rel.name), cols, ord).withRaw(raw)
 	var convs []Assign
 	for i, tt := range op.ToTypes {
 		if tt == "" || typeNames[tt] == TDynamic {
@@ -709,7 +839,7 @@ func (c *compiler) union(first *relation, tabs []*Pipeline, prm UnionParams, pos
 		if err != nil {
 			return nil, err
 		}
-		rels = append(rels, r)
+		rels = append(rels, c.cook(r))
 		srcNames = append(srcNames, arg)
 	}
 	if len(rels) == 0 {
@@ -801,6 +931,7 @@ func (c *compiler) join(in *relation, op *JoinOp) (*relation, error) {
 	if err != nil {
 		return nil, err
 	}
+	right = c.cook(right)
 	left := in
 	var conds, lkeys []string
 	for _, k := range op.Keys {

@@ -19,6 +19,16 @@ func (c *compiler) expr(e Expr, r *relation) (string, Type, error) {
 		return quoteStr(e.JSON) + "::JSON", TDynamic, nil
 	case *Ident:
 		if col, ok := r.col(e.Name); ok {
+			if r.raw[e.Name] {
+				// Raw JSON text: JSON where the whole value is used; path
+				// and dynText read the text itself.
+				x := rawCast(e.Name)
+				if c.raws == nil {
+					c.raws = map[string]string{}
+				}
+				c.raws[x] = quoteIdent(e.Name)
+				return x, col.Type, nil
+			}
 			return quoteIdent(e.Name), col.Type, nil
 		}
 		if l, ok := c.lets[e.Name]; ok && l.Expr != nil {
@@ -181,6 +191,10 @@ loop:
 		return "", "", c.errf(e.exprPos(), "%s is %s; only dynamic values have members", exprText(x), t)
 	}
 	p := "$" + strings.Join(segs, "")
+	if text, ok := c.raws[root]; ok {
+		// json_extract reads JSON text as it is; no cast needed.
+		root = text
+	}
 	sqlx := fmt.Sprintf("json_extract(%s, %s)", root, quoteStr(p))
 	if c.paths == nil {
 		c.paths = map[string]jsonPath{}
@@ -214,6 +228,9 @@ type jsonPath struct{ root, path string }
 func (c *compiler) dynText(x string) string {
 	if p, ok := c.paths[x]; ok {
 		return fmt.Sprintf("json_extract_string(%s, %s)", p.root, quoteStr(p.path))
+	}
+	if text, ok := c.raws[x]; ok {
+		return fmt.Sprintf("(CASE WHEN %[1]s = 'null' THEN NULL WHEN starts_with(%[1]s, '\"') THEN json_extract_string(%[1]s, '$') ELSE %[1]s END)", text)
 	}
 	// A whole document is read as its text, not re-serialised: DuckDB's
 	// json_extract_string(x, '$') on large documents is slow and memory-hungry.
@@ -505,7 +522,7 @@ func (c *compiler) stringOp(e *Binary, r *relation) (string, Type, error) {
 		if err != nil {
 			return "", "", err
 		}
-		s = hasSQL(l, term, op)
+		s = hasSQL(l, term, op, lt == TDynamic)
 	default:
 		rr, rt, err := c.expr(e.R, r)
 		if err != nil {
@@ -530,23 +547,89 @@ func (c *compiler) stringOp(e *Binary, r *relation) (string, Type, error) {
 	return s, TBool, nil
 }
 
-func hasSQL(l, term, op string) string {
+// hasSQL is the term match of has, has_cs, hasprefix and hassuffix on the
+// text l; json tells that l is the text of a dynamic value.
+func hasSQL(l, term, op string, json bool) string {
 	if term == "" {
 		return "true"
 	}
-	re := termRegex(term, op == "has_cs", op != "hassuffix", op != "hasprefix")
+	needStart, needEnd := op != "hassuffix", op != "hasprefix"
+	re := termRegex(term, op == "has_cs", needStart, needEnd)
 	match := fmt.Sprintf("regexp_matches(%s, %s)", l, quoteStr(re))
 	if !isASCII(term) {
 		return match
 	}
 	// A substring test first: it is implied by the term match and far
-	// cheaper, so the term regex runs only on the rows that contain the
-	// term. (Measured over 37,000 1 KB JSON texts: contains 7 ms, a
-	// case-insensitive literal regex 30 ms, ILIKE 280 ms.)
-	if op == "has_cs" {
-		return fmt.Sprintf("(contains(%s, %s) AND %s)", l, quoteStr(term), match)
+	// cheaper, so the term regex (slow: it cannot skip ahead to a literal)
+	// runs only on the rows that contain the term. Measured over 1,000,000
+	// rows: contains 0.6 s, a case-insensitive literal regex 1.3 s, the
+	// term regex 4 s on 1 KB JSON texts; on 25-byte strings lower() and
+	// contains 10–20 ms, the literal regex 220 ms.
+	var pre string
+	switch {
+	case op == "has_cs":
+		pre = fmt.Sprintf("contains(%s, %s)", l, quoteStr(term))
+	case json:
+		pre = fmt.Sprintf("regexp_matches(%s, %s)", l, quoteStr("(?i)"+regexp.QuoteMeta(term)))
+	default:
+		return hasText(l, term, needStart, needEnd, match)
 	}
-	return fmt.Sprintf("(regexp_matches(%s, %s) AND %s)", l, quoteStr("(?i)"+regexp.QuoteMeta(term)), match)
+	s := fmt.Sprintf("(%s AND %s)", pre, match)
+	if json {
+		// JSON text quotes its strings and keys: the term between double
+		// quotes, as written, is a match found by a plain substring test.
+		quick := term
+		if needStart {
+			quick = `"` + quick
+		}
+		if needEnd {
+			quick += `"`
+		}
+		s = fmt.Sprintf("(contains(%s, %s) OR %s)", l, quoteStr(quick), s)
+	}
+	return s
+}
+
+// alnumChars are the characters of KQL terms.
+const alnumChars = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// hasText is a case-insensitive term match of an ASCII term on a string,
+// where the regex costs most (short values; the regex is run per row).
+// The first occurrence of the term in lower(l) is looked up with strpos:
+// no occurrence is no match, one whose neighbours are not letters or
+// digits is a match, and only otherwise does the regex decide. lower()
+// maps code point to code point, so positions agree with l's. Against the
+// regex's (?i), lower() keeps U+017F (ſ, which (?i) matches to s) and
+// turns U+0130 (İ, which (?i) does not match to i) into i: a text holding
+// either is left to the regex.
+func hasText(l, term string, needStart, needEnd bool, match string) string {
+	lt := strings.ToLower(term)
+	pos := fmt.Sprintf("strpos(lower(%s), %s)", l, quoteStr(lt))
+	alnum := func(b byte) bool { return strings.IndexByte(alnumChars, b) >= 0 }
+	var ok []string
+	if needStart && alnum(term[0]) {
+		ok = append(ok, fmt.Sprintf("(%[1]s = 1 OR strpos('%[2]s', substr(lower(%[3]s), %[1]s - 1, 1)) = 0)", pos, alnumChars, l))
+	}
+	if needEnd && alnum(term[len(term)-1]) {
+		ok = append(ok, fmt.Sprintf("(%[1]s + %[2]d > length(%[3]s) OR strpos('%[4]s', substr(lower(%[3]s), %[1]s + %[2]d, 1)) = 0)", pos, len(term), l, alnumChars))
+	}
+	quick := "true"
+	if len(ok) > 0 {
+		quick = strings.Join(ok, " AND ")
+	}
+	var rescue []string
+	if strings.Contains(lt, "s") {
+		rescue = append(rescue, fmt.Sprintf("contains(%s, 'ſ')", l))
+	}
+	if strings.Contains(lt, "i") {
+		rescue = append(rescue, fmt.Sprintf("contains(%s, 'İ')", l))
+	}
+	// CASE evaluates each branch only for the rows that reach it.
+	s := "(CASE "
+	if len(rescue) > 0 {
+		s += fmt.Sprintf("WHEN %s THEN %s ", strings.Join(rescue, " OR "), match)
+	}
+	return s + fmt.Sprintf("WHEN %s = 0 THEN false WHEN %s THEN true ELSE %s END)", pos, quick, match)
 }
 
 func isASCII(s string) bool {
@@ -604,7 +687,7 @@ func (c *compiler) in(e *InExpr, r *relation) (string, Type, error) {
 			if err != nil {
 				return "", "", err
 			}
-			parts = append(parts, hasSQL(c.toStr(l, lt), term, "has"))
+			parts = append(parts, hasSQL(c.toStr(l, lt), term, "has", lt == TDynamic))
 		}
 		join := " OR "
 		if e.Op == "has_all" {

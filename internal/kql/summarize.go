@@ -53,7 +53,8 @@ func (c *compiler) summarize(in *relation, op *SummarizeOp) (*relation, error) {
 		cols   []Column
 	}
 	var unpacks []unpack
-	var final []string // select list of the unpacking step
+	raw := map[string]bool{} // raw JSON text columns kept by arg_max(…, *)
+	var final []string       // select list of the unpacking step
 	for _, col := range cols {
 		final = append(final, quoteIdent(col.Name))
 	}
@@ -78,7 +79,7 @@ func (c *compiler) summarize(in *relation, op *SummarizeOp) (*relation, error) {
 	for i, a := range aggs {
 		if call, ok := a.Expr.(*Call); ok && (call.Name == "arg_max" || call.Name == "arg_min") {
 			hidden := fmt.Sprintf("__kql_arg%d", i)
-			sqlx, acols, err := c.argMax(in, call, names)
+			sqlx, acols, err := c.argMax(in, call, names, raw)
 			if err != nil {
 				return nil, err
 			}
@@ -136,7 +137,7 @@ func (c *compiler) summarize(in *relation, op *SummarizeOp) (*relation, error) {
 	if len(unpacks) == 0 {
 		return rel, nil
 	}
-	return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(final, ", "), rel.name), cols, nil), nil
+	return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(final, ", "), rel.name), cols, nil).withRaw(raw), nil
 }
 
 // aggName names an unnamed aggregate column: prefix_X where X is the
@@ -170,7 +171,7 @@ func (c *compiler) aggName(e Expr, taken func(string) bool) string {
 // argMax compiles arg_max(X, cols…) / arg_min: the row with the largest
 // (smallest) X, its columns keeping their names; "*" means every column not
 // already a "by" column. Rows whose X is null are ignored.
-func (c *compiler) argMax(in *relation, call *Call, names map[string]bool) (string, []Column, error) {
+func (c *compiler) argMax(in *relation, call *Call, names, raw map[string]bool) (string, []Column, error) {
 	if len(call.Args) < 2 {
 		return "", nil, c.errf(call.Pos, "%s needs an expression and the columns to keep", call.Name)
 	}
@@ -204,6 +205,9 @@ func (c *compiler) argMax(in *relation, call *Call, names map[string]bool) (stri
 				}
 				if err := addCol(col.Name, quoteIdent(col.Name), col.Type, a.exprPos()); err != nil {
 					return "", nil, err
+				}
+				if in.raw[col.Name] {
+					raw[col.Name] = true
 				}
 			}
 			continue
