@@ -69,8 +69,9 @@ type Table struct {
 	// rule only the records of the window it evaluates. It is built by Go
 	// code from trusted parts, never from query text.
 	From string
-	// JSONText names dynamic columns the store guarantees to hold valid
-	// JSON text (or null). They are read as text, without a cast to JSON
+	// JSONText names dynamic columns the store guarantees to hold the
+	// valid JSON text of an object or array (or SQL null, never JSON null
+	// or a scalar). They are read as text, without a cast to JSON
 	// that would validate every row's document: member paths are read
 	// straight from the text, and the cast is left to where a whole value
 	// is used.
@@ -150,7 +151,7 @@ func (c *Catalog) Names() []string {
 
 // CopilotActivityTable is the schema of the store's CopilotActivity view as
 // KQL sees it. LLMEventData is dynamic, stored as JSON text that the
-// normalizer writes (so it is always valid JSON). RawRecord is left out: it
+// normalizer writes (always the text of an object). RawRecord is left out: it
 // is a BLOB and KQL has no binary type.
 func CopilotActivityTable() Table {
 	t := Table{Name: "CopilotActivity", JSONText: []string{"LLMEventData"}}

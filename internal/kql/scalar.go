@@ -230,7 +230,9 @@ func (c *compiler) dynText(x string) string {
 		return fmt.Sprintf("json_extract_string(%s, %s)", p.root, quoteStr(p.path))
 	}
 	if text, ok := c.raws[x]; ok {
-		return fmt.Sprintf("(CASE WHEN %[1]s = 'null' THEN NULL WHEN starts_with(%[1]s, '\"') THEN json_extract_string(%[1]s, '$') ELSE %[1]s END)", text)
+		// The text of an object or array (Table.JSONText) is its own
+		// tostring(): no row is a JSON string or null.
+		return text
 	}
 	// A whole document is read as its text, not re-serialised: DuckDB's
 	// json_extract_string(x, '$') on large documents is slow and memory-hungry.
@@ -595,41 +597,39 @@ const alnumChars = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX
 
 // hasText is a case-insensitive term match of an ASCII term on a string,
 // where the regex costs most (short values; the regex is run per row).
-// The first occurrence of the term in lower(l) is looked up with strpos:
-// no occurrence is no match, one whose neighbours are not letters or
-// digits is a match, and only otherwise does the regex decide. lower()
-// maps code point to code point, so positions agree with l's. Against the
-// regex's (?i), lower() keeps U+017F (ſ, which (?i) matches to s) and
-// turns U+0130 (İ, which (?i) does not match to i) into i: a text holding
-// either is left to the regex.
+// Most rows do not hold the term at all, and ILIKE says so cheaply. The
+// rest are matched with one GLOB on lower(l) padded with a space at each
+// end, so a term at either edge has a non-alphanumeric neighbour too.
+// Against the regex's (?i), lower() keeps U+017F (ſ, which (?i) takes for
+// s, in the term and as a neighbour) and turns U+0130 (İ, which (?i) takes
+// for neither i nor a letter) into i: a text holding either is left to the
+// regex (the Kelvin sign is k to both). ILIKE folds case as lower() does.
+// A term with GLOB's special characters is left to the regex.
 func hasText(l, term string, needStart, needEnd bool, match string) string {
 	lt := strings.ToLower(term)
-	pos := fmt.Sprintf("strpos(lower(%s), %s)", l, quoteStr(lt))
+	if strings.ContainsAny(lt, "*?[]\\") {
+		return match
+	}
 	alnum := func(b byte) bool { return strings.IndexByte(alnumChars, b) >= 0 }
-	var ok []string
+	glob := "*" + lt + "*"
 	if needStart && alnum(term[0]) {
-		ok = append(ok, fmt.Sprintf("(%[1]s = 1 OR strpos('%[2]s', substr(lower(%[3]s), %[1]s - 1, 1)) = 0)", pos, alnumChars, l))
+		glob = "*[!0-9a-z]" + glob[1:]
 	}
 	if needEnd && alnum(term[len(term)-1]) {
-		ok = append(ok, fmt.Sprintf("(%[1]s + %[2]d > length(%[3]s) OR strpos('%[4]s', substr(lower(%[3]s), %[1]s + %[2]d, 1)) = 0)", pos, len(term), l, alnumChars))
-	}
-	quick := "true"
-	if len(ok) > 0 {
-		quick = strings.Join(ok, " AND ")
-	}
-	var rescue []string
-	if strings.Contains(lt, "s") {
-		rescue = append(rescue, fmt.Sprintf("contains(%s, 'ſ')", l))
-	}
-	if strings.Contains(lt, "i") {
-		rescue = append(rescue, fmt.Sprintf("contains(%s, 'İ')", l))
+		glob = glob[:len(glob)-1] + "[!0-9a-z]*"
 	}
 	// CASE evaluates each branch only for the rows that reach it.
 	s := "(CASE "
-	if len(rescue) > 0 {
-		s += fmt.Sprintf("WHEN %s THEN %s ", strings.Join(rescue, " OR "), match)
+	if strings.Contains(lt, "s") {
+		s += fmt.Sprintf("WHEN contains(%s, 'ſ') THEN %s ", l, match)
 	}
-	return s + fmt.Sprintf("WHEN %s = 0 THEN false WHEN %s THEN true ELSE %s END)", pos, quick, match)
+	s += fmt.Sprintf("WHEN NOT (%s ILIKE %s ESCAPE '\\') THEN false ", l, quoteStr("%"+likeEscape(lt)+"%"))
+	rescue := fmt.Sprintf("contains(%s, 'İ')", l)
+	if !strings.Contains(lt, "s") {
+		rescue += fmt.Sprintf(" OR contains(%s, 'ſ')", l)
+	}
+	s += fmt.Sprintf("WHEN %s THEN %s ", rescue, match)
+	return s + fmt.Sprintf("ELSE (' ' || lower(%s) || ' ') GLOB %s END)", l, quoteStr(glob))
 }
 
 func isASCII(s string) bool {
@@ -749,4 +749,10 @@ func (c *compiler) jsonLit(v any, pos int) (Expr, error) {
 		return &Lit{Pos: pos, Type: TBool, Val: v}, nil
 	}
 	return nil, c.errf(pos, "unsupported: nested or null values in an in list")
+}
+
+// likeEscape makes s a literal part of a LIKE pattern whose escape
+// character is a backslash.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

@@ -2,6 +2,11 @@ package kql
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -42,6 +47,7 @@ func TestEmitterShortcuts(t *testing.T) {
 		{"has at a later occurrence", `print s = "xplugin Plugin" | project s has "plugin", s has_cs "Plugin", s has_cs "plugin"`, "true|true|false", false},
 		{"has whole string", `print s = "User042" | project s has "user042", s has "user04", s has "ser042"`, "true|false|false", false},
 		{"has beside non-ASCII", `print s = "xİd éuser042é" | project s has "id", s has "d", s has "user042"`, "false|true|true", false},
+		{"has with GLOB characters", `print s = "x [a*b?] y" | project s has "[a*b?]", s has "a*b", s has "a?b"`, "true|true|false", false},
 		{"hasprefix and hassuffix", `print s = "Copilot.M365Copilot.Bizchat" | project s hasprefix "biz", s hassuffix "CHAT", s hasprefix "chat", s hassuffix "biz"`, "true|true|false|false", false},
 		{"has on JSON text", `print d = dynamic({"A": "EnableCopilotPlugin", "B": ["x y"]}) | project d has "enablecopilotplugin", d has "Plugin", d has "y", d has "A"`, "true|false|true|true", false},
 		// top keeps the order of its keys.
@@ -86,6 +92,46 @@ func TestRawJSONTextLeavesAsJSON(t *testing.T) {
 		}
 		if got := types[len(types)-1].DatabaseTypeName(); got != "JSON" {
 			t.Errorf("%s: the dynamic column is %s, want JSON", q, got)
+		}
+	}
+}
+
+// TestHasAgreesWithTermRegex checks the cheap forms of has, hasprefix and
+// hassuffix (ILIKE, GLOB on lower()) against the plain term regex, run by
+// Go's RE2, on strings mixing ASCII with the letters whose case folding
+// differs between lower() and (?i): ſ, İ and the Kelvin sign.
+func TestHasAgreesWithTermRegex(t *testing.T) {
+	st := fixtureStore(t, "interactions")
+	alphabet := []string{"a", "B", "s", "S", "ſ", "İ", "i", "K", "k", "_", ".", " ", "é", "1"}
+	terms := []string{"a", "ab", "s", "is", "k", "b1", "i", "sk", "a.b"}
+	ops := []struct {
+		op         string
+		start, end bool
+	}{{"has", true, true}, {"hasprefix", true, false}, {"hassuffix", false, true}}
+	rng := rand.New(rand.NewPCG(7, 11))
+	for n := 0; n < 150; n++ {
+		var b strings.Builder
+		for k := rng.IntN(7); k > 0; k-- {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := b.String()
+		var cols, want []string
+		for _, op := range ops {
+			for _, term := range terms {
+				re := regexp.QuoteMeta(term)
+				if op.start {
+					re = "(^|[^0-9A-Za-z])" + re
+				}
+				if op.end {
+					re += "($|[^0-9A-Za-z])"
+				}
+				cols = append(cols, fmt.Sprintf(`s %s %q`, op.op, term))
+				want = append(want, strconv.FormatBool(regexp.MustCompile("(?i)"+re).MatchString(s)))
+			}
+		}
+		q := fmt.Sprintf("print s = %q | project %s", s, strings.Join(cols, ", "))
+		if got := flat(run(t, st, q)); got != strings.Join(want, "|") {
+			t.Errorf("%q:\n got: %s\nwant: %s", s, got, strings.Join(want, "|"))
 		}
 	}
 }
