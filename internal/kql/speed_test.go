@@ -50,6 +50,7 @@ func TestEmitterShortcuts(t *testing.T) {
 		{"has with GLOB characters", `print s = "x [a*b?] y" | project s has "[a*b?]", s has "a*b", s has "a?b"`, "true|true|false", false},
 		{"hasprefix and hassuffix", `print s = "Copilot.M365Copilot.Bizchat" | project s hasprefix "biz", s hassuffix "CHAT", s hasprefix "chat", s hassuffix "biz"`, "true|true|false|false", false},
 		{"has on JSON text", `print d = dynamic({"A": "EnableCopilotPlugin", "B": ["x y"]}) | project d has "enablecopilotplugin", d has "Plugin", d has "y", d has "A"`, "true|false|true|true", false},
+		{"has on JSON text, quick and slow", `print d = dynamic({"xTerm": "aTerm", "b": "Term1 x", "c": "TERM"}), e = dynamic({"Term": 1}), f = dynamic(["x Term"]), g = dynamic({"xTerm": "yTerm"}) | project d has "term", e has "Term", f has "term", g has "term", d hasprefix "term", g hassuffix "term"`, "true|true|true|false|true|true", false},
 		// top keeps the order of its keys.
 		{"top order", `print a = dynamic([3, 1, 2, 5]) | mv-expand a to typeof(long) | top 3 by a asc`, "1\n2\n3", false},
 		// bin to a day, hour, minute and second, from the epoch.
