@@ -191,16 +191,16 @@ func assertCollected(t *testing.T, got []string, want map[string]bool) {
 // finish: the stored RecordIds must be exactly the published Copilot ones.
 func TestCollectSurvivesKills(t *testing.T) {
 	f, base := startFakeAPI(t, o365fake.Options{PageSize: 8})
-	want := publishSet(f, crashTenantA, "k", 240, 40, time.Now())
+	want := publishSet(f, crashTenantA, "k", 480, 40, time.Now())
 	// Slow bodies keep downloads in flight when a kill lands.
-	f.SetFaults(crashTenantA, o365fake.Faults{SlowBody: 5 * time.Millisecond})
+	f.SetFaults(crashTenantA, o365fake.Faults{SlowBody: 15 * time.Millisecond})
 	dir := t.TempDir()
 	cfg := collectConfig(t, base, dir, "127.0.0.1:0", false)
 
 	rng := rand.New(rand.NewPCG(7, 11))
 	partial, midWindow, prev := 0, 0, 0
 	for i := range 8 {
-		delay := time.Duration(250+rng.IntN(900)) * time.Millisecond
+		delay := time.Duration(250+rng.IntN(600)) * time.Millisecond
 		cmd := exec.Command(binPath, "collect", "--once", "--config", cfg)
 		var errb bytes.Buffer
 		cmd.Stderr = &errb
