@@ -191,7 +191,8 @@ func assertCollected(t *testing.T, got []string, want map[string]bool) {
 // finish: the stored RecordIds must be exactly the published Copilot ones.
 func TestCollectSurvivesKills(t *testing.T) {
 	f, base := startFakeAPI(t, o365fake.Options{PageSize: 8})
-	want := publishSet(f, crashTenantA, "k", 480, 40, time.Now())
+	const blobs = 480
+	want := publishSet(f, crashTenantA, "k", blobs, 40, time.Now())
 	// Slow bodies keep downloads in flight when a kill lands.
 	f.SetFaults(crashTenantA, o365fake.Faults{SlowBody: 15 * time.Millisecond})
 	dir := t.TempDir()
@@ -240,8 +241,8 @@ func TestCollectSurvivesKills(t *testing.T) {
 		t.Fatalf("summary: %q", out)
 	}
 	assertCollected(t, collectedIDs(t, dir), want)
-	if n := queryInt(t, dir, `SELECT count(*) FROM FetchedContent`); n != 240 {
-		t.Fatalf("FetchedContent rows = %d, want 240", n)
+	if n := queryInt(t, dir, `SELECT count(*) FROM FetchedContent`); n != blobs {
+		t.Fatalf("FetchedContent rows = %d, want %d", n, blobs)
 	}
 	// A run after completion fetches nothing.
 	before := f.Stats(crashTenantA).Count(o365fake.EndpointBlob)
