@@ -45,7 +45,11 @@
 //     property ({key: value}), another value one row. Several columns zip,
 //     the shorter padded with null. The elements of a non-empty array are
 //     read with one json_extract(…, '$…[*]') (a JSON null element becomes
-//     SQL null); only other values are looked at further.
+//     SQL null); only other values are looked at further. An mv-expand
+//     followed only by where filters that read one member of the element
+//     (M.JailbreakDetected), then by distinct or a summarize blind to
+//     repeated rows (dcount, make_set, min, max, take_any), is compiled as
+//     a test that some element passes, without expanding (mvexists.go).
 //   - summarize without by over no rows yields one row (count 0, empty sets).
 //     make_set and make_list ignore nulls (but keep empty strings) and give
 //     [] over no rows; make_set of strings is sorted; make_set flattens

@@ -224,9 +224,20 @@ func (c *compiler) pipeline(pl *Pipeline) (*relation, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, op := range pl.Ops {
+	for i := 0; i < len(pl.Ops); i++ {
+		op := pl.Ops[i]
 		if c.render != nil {
 			return nil, c.errf(op.opPos(), "render must be the last operator")
+		}
+		if _, ok := op.(*MvExpandOp); ok {
+			r, n, err := c.existsExpand(rel, pl.Ops[i:])
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				rel, i = r, i+n-1
+				continue
+			}
 		}
 		if rel, err = c.op(rel, op, i == len(pl.Ops)-1); err != nil {
 			return nil, err
