@@ -93,7 +93,7 @@ func runCollect(cmd *cobra.Command, cfgPath, listen, numbering string, once bool
 		return err
 	}
 	defer st.Close()
-	if err := applySettings(ctx, st, collectSettings); err != nil {
+	if err := applySettings(ctx, st, writerSettings); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()

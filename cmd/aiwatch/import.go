@@ -55,6 +55,9 @@ their location and reason. The format is detected from the first bytes;
 				return err
 			}
 			defer st.Close()
+			if err := applySettings(ctx, st, writerSettings); err != nil {
+				return err
+			}
 			reg := audit.NewRegistry(num)
 			var sample quarantineSample
 			showBar := !quiet && term.IsTerminal(int(os.Stderr.Fd()))
@@ -108,16 +111,21 @@ their location and reason. The format is detected from the first bytes;
 // files and read them back), Go enough that its collector is not forced to
 // run constantly. Together they keep peak RSS under 300 MB.
 const (
-	importDuckDBMemory = "80MB"
+	importDuckDBMemory = "64MB"
 	importGoMemory     = 100 << 20
 )
 
 // importStoreOptions is storeOptions for import; AIWATCH_MEMORY_LIMIT still wins.
+// DuckDB runs on one thread: the appends come from one connection anyway,
+// and a second worker only adds scheduling and compresses row groups beside
+// the Go goroutines that parse (measured on 1,000,000 records, 2 cores:
+// 23% less CPU, 13% less time, and with writerSettings 6% less peak memory).
 func importStoreOptions() store.Options {
 	o := storeOptions(false)
 	if os.Getenv("AIWATCH_MEMORY_LIMIT") == "" {
 		o.MemoryLimit = importDuckDBMemory
 	}
+	o.Threads = 1
 	return o
 }
 
