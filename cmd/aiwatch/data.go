@@ -50,11 +50,15 @@ func storeOptions(readOnly bool) store.Options {
 const collectMemory = "32MB"
 
 // collectStoreOptions is storeOptions for collect; AIWATCH_MEMORY_LIMIT still wins.
+// DuckDB runs on one thread, as for import: measured with a 300 MB blob,
+// peak RSS 128 MB against 147-149 MB with two; on an ordinary 200,000-record
+// collect, 4% less CPU and 9% less peak for 8% more time.
 func collectStoreOptions() store.Options {
 	o := storeOptions(false)
 	if os.Getenv("AIWATCH_MEMORY_LIMIT") == "" {
 		o.MemoryLimit = collectMemory
 	}
+	o.Threads = 1
 	return o
 }
 
