@@ -162,19 +162,29 @@ func (c *compiler) dupBlind(op Op, name string) bool {
 // mentions reports whether e may read the column name (a call of a
 // user-defined function may, unseen).
 func (c *compiler) mentions(e Expr, name string) bool {
-	found := false
-	walkExpr(e, func(e Expr) {
-		switch e := e.(type) {
-		case *Ident:
-			found = found || e.Name == name
-		case *Call:
-			_, user := c.lets[e.Name]
-			found = found || user || e.Name == "column_ifexists"
-		case *Star:
-			found = true
+	if e == nil {
+		return false
+	}
+	switch e := e.(type) {
+	case *Ident:
+		return e.Name == name
+	case *Call:
+		if _, user := c.lets[e.Name]; user || e.Name == "column_ifexists" {
+			return true
 		}
-	})
-	return found
+	case *Star:
+		return true
+	}
+	kids, known := children(e)
+	if !known {
+		return true
+	}
+	for _, k := range kids {
+		if c.mentions(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // onlyChain reports whether e reads name only as name.a.b… with the same
@@ -187,37 +197,24 @@ func (c *compiler) onlyChain(e Expr, name string, chain *[]string, seen *bool) b
 		*chain, *seen = ch, true
 		return true
 	}
-	ok := true
-	switch e := e.(type) {
-	case *Ident:
-		return e.Name != name
-	case *Member:
-		return c.onlyChain(e.X, name, chain, seen)
-	case *Index:
-		return c.onlyChain(e.X, name, chain, seen) && c.onlyChain(e.I, name, chain, seen)
-	case *Call:
-		if _, user := c.lets[e.Name]; user || e.Name == "column_ifexists" {
+	if id, ok := e.(*Ident); ok {
+		return id.Name != name
+	}
+	if call, ok := e.(*Call); ok {
+		if _, user := c.lets[call.Name]; user || call.Name == "column_ifexists" {
 			return false
 		}
-		for _, a := range e.Args {
-			ok = ok && c.onlyChain(a, name, chain, seen)
-		}
-	case *Binary:
-		ok = c.onlyChain(e.L, name, chain, seen) && c.onlyChain(e.R, name, chain, seen)
-	case *Unary:
-		ok = c.onlyChain(e.X, name, chain, seen)
-	case *InExpr:
-		ok = c.onlyChain(e.X, name, chain, seen)
-		for _, it := range e.List {
-			ok = ok && c.onlyChain(it, name, chain, seen)
-		}
-	case *Between:
-		ok = c.onlyChain(e.X, name, chain, seen) && c.onlyChain(e.Lo, name, chain, seen) && c.onlyChain(e.Hi, name, chain, seen)
-	case *Lit, *DynLit:
-	default:
+	}
+	kids, known := children(e)
+	if !known {
 		return false
 	}
-	return ok
+	for _, k := range kids {
+		if !c.onlyChain(k, name, chain, seen) {
+			return false
+		}
+	}
+	return true
 }
 
 // chainOf reads e as name followed by member names (.a or ["a"]).
@@ -248,75 +245,68 @@ func replaceChain(e Expr, name string) Expr {
 	if ch, ok := chainOf(e, name); ok && len(ch) > 0 {
 		return &Ident{Pos: e.exprPos(), Name: elemVar}
 	}
+	kids, _ := children(e)
+	for i, k := range kids {
+		kids[i] = replaceChain(k, name)
+	}
+	return withChildren(e, kids)
+}
+
+// children lists the expressions directly inside e, in a fixed order;
+// known is false for an expression type it does not know.
+func children(e Expr) (kids []Expr, known bool) {
+	switch e := e.(type) {
+	case *Lit, *DynLit, *Ident, *Star:
+		return nil, true
+	case *Member:
+		return []Expr{e.X}, true
+	case *Index:
+		return []Expr{e.X, e.I}, true
+	case *Call:
+		return append([]Expr(nil), e.Args...), true
+	case *Binary:
+		return []Expr{e.L, e.R}, true
+	case *Unary:
+		return []Expr{e.X}, true
+	case *InExpr:
+		return append([]Expr{e.X}, e.List...), true
+	case *Between:
+		return []Expr{e.X, e.Lo, e.Hi}, true
+	}
+	return nil, false
+}
+
+// withChildren is a copy of e holding kids, in the order children gives.
+func withChildren(e Expr, kids []Expr) Expr {
 	switch e := e.(type) {
 	case *Member:
 		cp := *e
-		cp.X = replaceChain(e.X, name)
+		cp.X = kids[0]
 		return &cp
 	case *Index:
 		cp := *e
-		cp.X, cp.I = replaceChain(e.X, name), replaceChain(e.I, name)
+		cp.X, cp.I = kids[0], kids[1]
 		return &cp
 	case *Call:
 		cp := *e
-		cp.Args = make([]Expr, len(e.Args))
-		for i, a := range e.Args {
-			cp.Args[i] = replaceChain(a, name)
-		}
+		cp.Args = kids
 		return &cp
 	case *Binary:
 		cp := *e
-		cp.L, cp.R = replaceChain(e.L, name), replaceChain(e.R, name)
+		cp.L, cp.R = kids[0], kids[1]
 		return &cp
 	case *Unary:
 		cp := *e
-		cp.X = replaceChain(e.X, name)
+		cp.X = kids[0]
 		return &cp
 	case *InExpr:
 		cp := *e
-		cp.X = replaceChain(e.X, name)
-		cp.List = make([]Expr, len(e.List))
-		for i, it := range e.List {
-			cp.List[i] = replaceChain(it, name)
-		}
+		cp.X, cp.List = kids[0], kids[1:]
 		return &cp
 	case *Between:
 		cp := *e
-		cp.X, cp.Lo, cp.Hi = replaceChain(e.X, name), replaceChain(e.Lo, name), replaceChain(e.Hi, name)
+		cp.X, cp.Lo, cp.Hi = kids[0], kids[1], kids[2]
 		return &cp
 	}
 	return e
-}
-
-// walkExpr calls f on e and every expression inside it.
-func walkExpr(e Expr, f func(Expr)) {
-	if e == nil {
-		return
-	}
-	f(e)
-	switch e := e.(type) {
-	case *Member:
-		walkExpr(e.X, f)
-	case *Index:
-		walkExpr(e.X, f)
-		walkExpr(e.I, f)
-	case *Call:
-		for _, a := range e.Args {
-			walkExpr(a, f)
-		}
-	case *Binary:
-		walkExpr(e.L, f)
-		walkExpr(e.R, f)
-	case *Unary:
-		walkExpr(e.X, f)
-	case *InExpr:
-		walkExpr(e.X, f)
-		for _, it := range e.List {
-			walkExpr(it, f)
-		}
-	case *Between:
-		walkExpr(e.X, f)
-		walkExpr(e.Lo, f)
-		walkExpr(e.Hi, f)
-	}
 }
