@@ -76,6 +76,11 @@ type Table struct {
 	// straight from the text, and the cast is left to where a whole value
 	// is used.
 	JSONText []string
+	// NotNull names string columns the store guarantees never to hold SQL
+	// null. KQL strings are never null, so other string columns are read
+	// through coalesce(col, ''); these are read bare, which lets DuckDB
+	// push filters on them into its scan.
+	NotNull []string
 }
 
 // Catalog holds the tables a query may name.
@@ -109,9 +114,15 @@ func (c *Catalog) Register(t Table) error {
 			return fmt.Errorf("cannot register table %q: JSON text column %q is not a dynamic column", t.Name, n)
 		}
 	}
+	for _, n := range t.NotNull {
+		if !slices.Contains(t.Columns, Column{Name: n, Type: TString}) {
+			return fmt.Errorf("cannot register table %q: not-null column %q is not a string column", t.Name, n)
+		}
+	}
 	cp := t
 	cp.Columns = append([]Column(nil), t.Columns...)
 	cp.JSONText = append([]string(nil), t.JSONText...)
+	cp.NotNull = append([]string(nil), t.NotNull...)
 	c.tables[t.Name] = &cp
 	return nil
 }
@@ -168,6 +179,13 @@ func CopilotActivityTable() Table {
 	add(TDatetime, "IngestionTime")
 	add(TString, "SourceName SourceLocation ClientIP")
 	add(TLong, "ContentHash")
+	// The store writes Go strings, so these are never null, and its
+	// CopilotActivityData table says so (NOT NULL since schema version 18).
+	for _, c := range t.Columns {
+		if c.Type == TString {
+			t.NotNull = append(t.NotNull, c.Name)
+		}
+	}
 	return t
 }
 

@@ -9,8 +9,10 @@
 // name as a quoted identifier.
 //
 // KQL semantics kept, and the choices where KQL's docs are silent:
-//   - Strings are never null: string columns are coalesced to "" when read,
-//     and every string function returns "" rather than null.
+//   - Strings are never null: string columns are coalesced to "" when read
+//     (except those in Table.NotNull, which the store already guarantees,
+//     read bare so DuckDB can push filters into its scan), and every string
+//     function returns "" rather than null.
 //   - Dynamic values are DuckDB JSON. A missing member is SQL NULL; JSON null
 //     stays JSON null; isnull() is true for both, tostring() gives "" for both.
 //   - A catalogue column listed in Table.JSONText (CopilotActivity's

@@ -2,6 +2,7 @@ package kql
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -357,6 +358,8 @@ func (c *compiler) table(name string, pos int) (*relation, error) {
 	for _, col := range t.Columns {
 		q := quoteIdent(col.Name)
 		switch {
+		case col.Type == TString && slices.Contains(t.NotNull, col.Name):
+			sel = append(sel, q)
 		case col.Type == TString:
 			sel = append(sel, fmt.Sprintf("coalesce(%s, '') AS %s", q, q))
 		case raw[col.Name]:

@@ -281,6 +281,55 @@ var migrations = []string{
 		Code INTEGER,
 		Error VARCHAR
 	);`,
+	// 17: CopilotActivity's string columns are never null: the store writes
+	// Go strings, and KQL reads them bare when the table says so, which lets
+	// DuckDB push filters into its scan. Rows written by hand get ''.
+	`UPDATE CopilotActivityData SET
+		RecordType = coalesce(RecordType, ''),
+		ActorName = coalesce(ActorName, ''),
+		ActorUserId = coalesce(ActorUserId, ''),
+		ActorUserType = coalesce(ActorUserType, ''),
+		OrganizationId = coalesce(OrganizationId, ''),
+		SrcIpAddr = coalesce(SrcIpAddr, ''),
+		ClientRegion = coalesce(ClientRegion, ''),
+		Workload = coalesce(Workload, ''),
+		Version = coalesce(Version, ''),
+		AppHost = coalesce(AppHost, ''),
+		AppIdentity = coalesce(AppIdentity, ''),
+		AIModelName = coalesce(AIModelName, ''),
+		AIModelVersion = coalesce(AIModelVersion, ''),
+		LogVersion = coalesce(LogVersion, ''),
+		AgentName = coalesce(AgentName, ''),
+		AgentId = coalesce(AgentId, ''),
+		SourceSystem = coalesce(SourceSystem, ''),
+		Operation = coalesce(Operation, ''),
+		SourceName = coalesce(SourceName, ''),
+		SourceLocation = coalesce(SourceLocation, ''),
+		ClientIP = coalesce(ClientIP, '')
+	WHERE RecordType IS NULL OR ActorName IS NULL OR ActorUserId IS NULL OR ActorUserType IS NULL OR OrganizationId IS NULL OR SrcIpAddr IS NULL OR ClientRegion IS NULL OR Workload IS NULL OR Version IS NULL OR AppHost IS NULL OR AppIdentity IS NULL OR AIModelName IS NULL OR AIModelVersion IS NULL OR LogVersion IS NULL OR AgentName IS NULL OR AgentId IS NULL OR SourceSystem IS NULL OR Operation IS NULL OR SourceName IS NULL OR SourceLocation IS NULL OR ClientIP IS NULL`,
+	// 18: (DuckDB cannot add a constraint in the transaction that updated
+	// the rows.)
+	`ALTER TABLE CopilotActivityData ALTER COLUMN RecordType SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN ActorName SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN ActorUserId SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN ActorUserType SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN OrganizationId SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN SrcIpAddr SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN ClientRegion SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN Workload SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN Version SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN AppHost SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN AppIdentity SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN AIModelName SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN AIModelVersion SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN LogVersion SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN AgentName SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN AgentId SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN SourceSystem SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN Operation SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN SourceName SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN SourceLocation SET NOT NULL;
+	ALTER TABLE CopilotActivityData ALTER COLUMN ClientIP SET NOT NULL;`,
 }
 
 // stagingDDL holds the Id hashes of the rows being checked for duplicates.

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,5 +160,45 @@ func TestWatermark(t *testing.T) {
 	tx.Rollback()
 	if got := s.Watermark(); !got.Equal(now) {
 		t.Fatalf("watermark after rollback %v, want %v", got, now)
+	}
+}
+
+// A store written before schema version 18 may hold rows with null strings
+// (rows written by hand): opening it turns them into ” and from then on the
+// table refuses nulls, which is what lets KQL read the columns bare.
+func TestStringsBecomeNotNull(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sql.Open("duckdb", filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE SchemaVersion (Version INTEGER NOT NULL); INSERT INTO SchemaVersion VALUES (16)`); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range migrations[:16] {
+		if _, err := db.ExecContext(ctx, m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO CopilotActivityData (TimeGenerated, RecordId, RecordType, ActorName, IngestionTime)
+		VALUES (TIMESTAMP '2026-03-01 10:00:00', 'old', 'CopilotInteraction', NULL, TIMESTAMP '2026-03-01 10:05:00')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := count(t, s, `SELECT count(*) FROM CopilotActivity WHERE RecordId = 'old' AND ActorName = '' AND AppHost = '' AND ClientIP = '' AND RecordType = 'CopilotInteraction'`); n != 1 {
+		t.Errorf("the old row's null strings did not become '': %d rows match", n)
+	}
+	_, err = s.Conn().ExecContext(ctx, `INSERT INTO CopilotActivityData (TimeGenerated, RecordId, AppHost, IngestionTime)
+		VALUES (TIMESTAMP '2026-03-01 10:00:00', 'new', NULL, TIMESTAMP '2026-03-01 10:05:00')`)
+	if err == nil || !strings.Contains(err.Error(), "NOT NULL") {
+		t.Errorf("a null AppHost was accepted: %v", err)
 	}
 }
