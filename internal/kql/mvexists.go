@@ -2,6 +2,7 @@ package kql
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -17,6 +18,9 @@ import (
 
 // elemVar is the lambda parameter that stands for the element's member.
 const elemVar = "__kql_elem"
+
+// elemTextVar stands for the member's text where only its text is read.
+const elemTextVar = "__kql_elem_text"
 
 // dupBlindAggs give the same answer when rows are repeated.
 var dupBlindAggs = map[string]bool{
@@ -100,17 +104,26 @@ func (c *compiler) existsExpand(in *relation, ops []Op) (*relation, int, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	anyOf := func(list string) string {
-		return fmt.Sprintf("coalesce(list_bool_or(list_transform(%s, lambda %s: %s)), false)", list, quoteIdent(elemVar), p)
+	anyOf := func(list, param, p string) string {
+		return fmt.Sprintf("coalesce(list_bool_or(list_transform(%s, lambda %s: %s)), false)", list, quoteIdent(param), p)
+	}
+	// When the filters read the member only as text (tobool, tostring,
+	// comparisons with strings), the members are extracted as text in the
+	// first place: json_extract_string gives each the text dynText would,
+	// without a JSON value per element to convert.
+	extract, fastParam, fastP, null := "json_extract", elemVar, p, "[NULL::JSON]"
+	if text := strings.ReplaceAll(p, c.dynText(quoteIdent(elemVar)), quoteIdent(elemTextVar)); !strings.Contains(text, quoteIdent(elemVar)) &&
+		!slices.ContainsFunc(in.cols, func(col Column) bool { return col.Name == elemTextVar }) {
+		extract, fastParam, fastP, null = "json_extract_string", elemTextVar, text, "[NULL::VARCHAR]"
 	}
 	c.nOrd++
 	vals := quoteIdent(fmt.Sprintf("__kql_mv%d", c.nOrd))
-	src := c.add(fmt.Sprintf("SELECT %s, json_extract(%s, %s) AS %s FROM %s",
-		strings.Join(keep(in), ", "), root, quoteStr(path+"[*]"+seg), vals, in.name), in.cols, in.ord).withRaw(in.raw)
+	src := c.add(fmt.Sprintf("SELECT %s, %s(%s, %s) AS %s FROM %s",
+		strings.Join(keep(in), ", "), extract, root, quoteStr(path+"[*]"+seg), vals, in.name), in.cols, in.ord).withRaw(in.raw)
 	// An array some of whose elements have the member: they are tested,
 	// and the others (the member missing, or not an object) are tested
 	// as null.
-	fast := fmt.Sprintf("(%s OR (%s AND json_array_length(%s, %s) > len(%s)))", anyOf(vals), anyOf("[NULL::JSON]"), root, quoteStr(path), vals)
+	fast := fmt.Sprintf("(%s OR (%s AND json_array_length(%s, %s) > len(%s)))", anyOf(vals, fastParam, fastP), anyOf(null, fastParam, fastP), root, quoteStr(path), vals)
 	// Anything else is expanded as mv-expand does (see mvExpand), here
 	// in a lambda, and only for the rows that need it.
 	elems := fmt.Sprintf("(CASE WHEN len(json_extract(%[2]s, %[3]s)) > 0 THEN json_extract(%[2]s, %[3]s) "+
@@ -118,7 +131,7 @@ func (c *compiler) existsExpand(in *relation, ops []Op) (*relation, int, error) 
 		"WHEN json_type(%[1]s) = 'OBJECT' THEN list_transform(map_entries(CAST(%[1]s AS MAP(VARCHAR, JSON))), lambda e: json_object(e.key, e.value)) ELSE [%[1]s] END)",
 		x, root, quoteStr(path+"[*]"))
 	members := fmt.Sprintf("list_transform(%s, lambda e: json_extract(CASE WHEN CAST(e AS VARCHAR) = 'null' THEN NULL ELSE e END, %s))", elems, quoteStr("$"+seg))
-	filter := fmt.Sprintf("(CASE WHEN len(%s) > 0 THEN %s ELSE %s END)", vals, fast, anyOf(members))
+	filter := fmt.Sprintf("(CASE WHEN len(%s) > 0 THEN %s ELSE %s END)", vals, fast, anyOf(members, elemVar, p))
 	rel := c.add(fmt.Sprintf("SELECT %s FROM %s WHERE %s", strings.Join(keep(in), ", "), src.name, filter), in.cols, in.ord).withRaw(in.raw)
 	return rel, n, nil
 }

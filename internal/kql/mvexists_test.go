@@ -24,7 +24,8 @@ func TestExistsExpand(t *testing.T) {
   (print K = "bag", T = 9, D = dynamic({"M": {"p": true, "z": 1}})),
   (print K = "bag-other", T = 10, D = dynamic({"M": {"z": 1}})),
   (print K = "scalar", T = 11, D = dynamic({"M": 7})),
-  (print K = "nested", T = 12, D = dynamic({"M": [{"p": {"r": 3}}, {"p": {"r": 4}}]}))
+  (print K = "nested", T = 12, D = dynamic({"M": [{"p": {"r": 3}}, {"p": {"r": 4}}]})),
+  (print K = "escaped", T = 13, D = dynamic({"M": [{"p": "say \"y\""}, {"p": 1.50}, {"p": [1, 2]}]}))
 `
 	preds := []string{
 		`tobool(M.p)`,
@@ -33,8 +34,10 @@ func TestExistsExpand(t *testing.T) {
 		`isempty(tostring(M.p))`,
 		`not(tobool(M.p))`,
 		`tostring(M.p) == "x y"`,
+		`tostring(M.p) == 'say "y"' or tostring(M.p) == "1.5"`,
 		`M.p has "y" or T == 11`,
 		`tolong(M.p.r) > T - 9`,
+		`array_length(M.p) == 2`,
 		`M["p"] == true`,
 		`T > 3 | where isnull(M.p)`,
 	}
@@ -53,6 +56,10 @@ func TestExistsExpand(t *testing.T) {
 			}
 			if !strings.Contains(comp.SQL, "list_bool_or") {
 				t.Errorf("%s: the exists form was not used", fast)
+			}
+			// Filters that read the member only as text get it as text.
+			if asText := strings.Contains(comp.SQL, elemTextVar); asText != !strings.Contains(p, "array_length") {
+				t.Errorf("%s: member read as text: %v", fast, asText)
 			}
 			got, want := sortedFlat(run(t, st, fast)), sortedFlat(run(t, st, plain))
 			if got != want {
