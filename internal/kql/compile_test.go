@@ -264,3 +264,21 @@ func TestDeepNestingIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// A table is read with only the columns the rest of the query names.
+func TestTableReadIsPruned(t *testing.T) {
+	for _, tc := range []struct{ kql, read string }{
+		{`CopilotActivity | where AppHost == "Word" | count`, `SELECT "AppHost" FROM "CopilotActivity"`},
+		{`CopilotActivity | summarize count()`, `SELECT "TimeGenerated" FROM "CopilotActivity"`},
+		{`CopilotActivity | project ActorName, Ip = SrcIpAddr | take 3`, `SELECT "ActorName", "SrcIpAddr" FROM "CopilotActivity"`},
+		{`CopilotActivity | where array_length(LLMEventData.AccessedResources) > 2 | project RecordId`, `SELECT "RecordId", "LLMEventData" FROM "CopilotActivity"`},
+	} {
+		comp, err := Compile(tc.kql, DefaultCatalog(), Options{Now: testNow})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.kql, err)
+		}
+		if !strings.Contains(comp.SQL, "q1 AS ("+tc.read+")") {
+			t.Errorf("%s: the table is not read as %s:\n%s", tc.kql, tc.read, comp.SQL)
+		}
+	}
+}

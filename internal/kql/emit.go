@@ -59,6 +59,14 @@ func Compile(query string, cat *Catalog, opts Options) (comp *Compiled, err erro
 	if err != nil {
 		return nil, err
 	}
+	out := make([]string, len(rel.cols))
+	for i, col := range rel.cols {
+		out[i] = quoteIdent(col.Name)
+		if rel.raw[col.Name] {
+			out[i] = rawCast(col.Name) + " AS " + out[i]
+		}
+	}
+	c.pruneReads(strings.Join(out, ", ") + " " + strings.Join(quoteAll(rel.ord), ", "))
 	var b strings.Builder
 	b.WriteString("WITH\n")
 	for i, cte := range c.ctes {
@@ -72,13 +80,6 @@ func Compile(query string, cat *Catalog, opts Options) (comp *Compiled, err erro
 		fmt.Fprintf(&b, "%s AS %s(%s)", cte.name, mat, cte.sql)
 	}
 	b.WriteString("\nSELECT ")
-	out := make([]string, len(rel.cols))
-	for i, col := range rel.cols {
-		out[i] = quoteIdent(col.Name)
-		if rel.raw[col.Name] {
-			out[i] = rawCast(col.Name) + " AS " + out[i]
-		}
-	}
 	b.WriteString(strings.Join(out, ", "))
 	fmt.Fprintf(&b, " FROM %s", rel.name)
 	if len(rel.ord) > 0 {
@@ -176,6 +177,7 @@ type compiler struct {
 	nOrd    int
 	mats    map[*Let]*relation   // materialized lets already compiled
 	names   map[string]*relation // results named by "as"
+	reads   []tableRead          // the CTEs that read catalogue tables
 }
 
 func (c *compiler) errf(pos int, format string, args ...any) error {
@@ -374,7 +376,47 @@ func (c *compiler) table(name string, pos int) (*relation, error) {
 	if t.From != "" {
 		from = "(" + t.From + ") AS " + quoteIdent(t.Name)
 	}
-	return c.add(fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), from), append([]Column(nil), t.Columns...), nil).withRaw(raw), nil
+	rel := c.add("", append([]Column(nil), t.Columns...), nil).withRaw(raw)
+	c.reads = append(c.reads, tableRead{cte: len(c.ctes) - 1, sels: sel, cols: t.Columns, from: from})
+	return rel, nil
+}
+
+// tableRead is the CTE that reads a catalogue table, written last by
+// pruneReads.
+type tableRead struct {
+	cte  int
+	sels []string // one select item per column
+	cols []Column
+	from string
+}
+
+// pruneReads writes each table read with only the columns the rest of the
+// query names (every column reference is emitted as quoteIdent(name)), so
+// DuckDB binds and plans a narrow read rather than every column through
+// every CTE: on short queries planning is most of the time. final is the
+// text of the final SELECT's columns.
+func (c *compiler) pruneReads(final string) {
+	for _, r := range c.reads {
+		var rest strings.Builder
+		for i, t := range c.ctes {
+			if i != r.cte {
+				rest.WriteString(t.sql)
+				rest.WriteByte('\n')
+			}
+		}
+		rest.WriteString(final)
+		text := rest.String()
+		var sel []string
+		for i, col := range r.cols {
+			if strings.Contains(text, quoteIdent(col.Name)) {
+				sel = append(sel, r.sels[i])
+			}
+		}
+		if len(sel) == 0 {
+			sel = r.sels[:1] // count and the like need rows, not columns
+		}
+		c.ctes[r.cte].sql = fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), r.from)
+	}
 }
 
 func (c *compiler) op(in *relation, op Op, last bool) (*relation, error) {

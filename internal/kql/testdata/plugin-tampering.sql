@@ -1,5 +1,5 @@
 WITH
-q1 AS (SELECT "TimeGenerated", "RecordId", "RecordType", "ActorName", "ActorUserId", "ActorUserType", "OrganizationId", "SrcIpAddr", "ClientRegion", "Workload", "Version", "AppHost", "AppIdentity", "LLMEventData", "AIModelName", "AIModelVersion", "LogVersion", "AgentName", "AgentId", "SourceSystem", "TenantId", "Type", "Operation", "RecordTypeNumber", "IngestionTime", "SourceName", "SourceLocation", "ClientIP", "ContentHash" FROM "CopilotActivity"),
+q1 AS (SELECT "TimeGenerated", "RecordType", "ActorName", "SrcIpAddr" FROM "CopilotActivity"),
 q2 AS (SELECT * FROM q1 WHERE ("TimeGenerated" > TIMESTAMP '2026-03-09 00:00:00.000000')),
 q3 AS (SELECT * FROM q2 WHERE ("RecordType" IN ('EnableCopilotPlugin', 'DisableCopilotPlugin'))),
 q4 AS (SELECT "ActorName" AS "ActorName", "SrcIpAddr" AS "SrcIpAddr", coalesce(to_json(list_sort(list_distinct(list("RecordType") FILTER (WHERE "RecordType" IS NOT NULL)), 'ASC')), '[]'::JSON) AS "Operations", min("TimeGenerated") AS "StartTime", max("TimeGenerated") AS "EndTime" FROM q3 GROUP BY 1, 2),
