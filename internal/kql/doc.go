@@ -56,6 +56,10 @@
 //     make_set and make_list ignore nulls (but keep empty strings) and give
 //     [] over no rows; make_set of strings is sorted; make_set flattens
 //     dynamic arrays. dcount is exact. percentile is the exact nearest rank.
+//     "where S has term" right after the summarize that made S = make_set(X)
+//     or make_list(X) of strings (alphanumeric term, no size limit) is asked
+//     of each row instead, as count(*) FILTER (WHERE to_json(X) has term) > 0:
+//     the same answer as the set's JSON text, without building it (sethas.go).
 //   - arg_max(X, *) / arg_min keep the original column names; with * every
 //     column except the by columns.
 //   - Unnamed columns: a column keeps its name, a dynamic path joins its

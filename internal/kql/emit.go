@@ -239,6 +239,22 @@ func (c *compiler) pipeline(pl *Pipeline) (*relation, error) {
 			}
 			if n > 0 {
 				rel, i = r, i+n-1
+				if err := c.caseClash(rel, op.opPos()); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		if _, ok := op.(*SummarizeOp); ok {
+			r, n, err := c.setHas(rel, pl.Ops[i:])
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				rel, i = r, i+n-1
+				if err := c.caseClash(rel, op.opPos()); err != nil {
+					return nil, err
+				}
 				continue
 			}
 		}

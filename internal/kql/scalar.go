@@ -17,6 +17,12 @@ func (c *compiler) expr(e Expr, r *relation) (string, Type, error) {
 		return c.lit(e)
 	case *DynLit:
 		return quoteStr(e.JSON) + "::JSON", TDynamic, nil
+	case *sqlAgg:
+		if !c.aggOK {
+			return "", "", c.errf(e.Pos, "internal: an aggregate outside summarize")
+		}
+		c.aggSeen++
+		return e.SQL, e.Type, nil
 	case *Ident:
 		if col, ok := r.col(e.Name); ok {
 			if r.raw[e.Name] {
