@@ -51,8 +51,8 @@ func TestSetHas(t *testing.T) {
 	}
 	// Hand-checked answers, so that both forms being wrong alike fails too.
 	for q, want := range map[string]string{
-		`S has "bar"`:  "k7",              // k3's "x\nbar" is "x\\nbar" as JSON: the term is nbar
-		`S has "nbar"`: "k3",              //
+		`S has "bar"`:  "k7",             // k3's "x\nbar" is "x\\nbar" as JSON: the term is nbar
+		`S has "nbar"`: "k3",             //
 		`S has "ab"`:   "k1\nk2\nk4\nk6", // an underscore ends a term
 	} {
 		got := sortedFlat(run(t, st, rows+"| summarize S = make_set(X) by K | where "+q+" | project K"))
