@@ -463,9 +463,13 @@ func truncated(b []byte) bool {
 	return inStr || depth > 0
 }
 
+// shorten cuts s to at most n bytes, on a character boundary.
 func shorten(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

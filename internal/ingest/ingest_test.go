@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 	"testing"
 
 	"github.com/aiwatch/aiwatch/internal/reader"
@@ -201,5 +202,34 @@ func TestOversizedRecordQuarantined(t *testing.T) {
 	}
 	if n := scalar[int](t, st, `SELECT octet_length(RawText) FROM Quarantine WHERE SourceLocation = 'line 2' AND Reason LIKE 'record is 8.0 MiB, larger than the 8 MiB%'`); n != MaxQuarantineBytes {
 		t.Errorf("quarantined raw length %d", n)
+	}
+}
+
+// A bad line of non-ASCII text is quarantined with a reason cut on a
+// character boundary, and the good lines around it land (it once failed the
+// whole batch: DuckDB refused the reason's half character).
+func TestNonASCIIBadLineQuarantined(t *testing.T) {
+	st := openStore(t)
+	rec := func(id string) string {
+		return `{"Id":"` + id + `","CreationTime":"2026-03-01T00:00:00","RecordType":261,"Workload":"Copilot"}`
+	}
+	bad := "xx" + strings.Repeat("é", 100)
+	rd, err := reader.Open(strings.NewReader(rec("a")+"\n"+bad+"\n"+rec("b")+"\n"), reader.FormatJSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Import(context.Background(), st, "bad.jsonl", rd, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Summary{Read: 3, Stored: 2, Quarantined: 1}); sum != want {
+		t.Errorf("summary %+v, want %+v", sum, want)
+	}
+	reason := scalar[string](t, st, `SELECT Reason FROM Quarantine WHERE SourceLocation = 'line 2'`)
+	if !utf8.ValidString(reason) || strings.ContainsRune(reason, utf8.RuneError) || !strings.Contains(reason, "xxé") {
+		t.Errorf("reason %q", reason)
+	}
+	if raw := scalar[string](t, st, `SELECT decode(RawText) FROM Quarantine`); raw != bad {
+		t.Errorf("raw text %q", raw)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // peekLimit bounds how much input format detection may look at.
@@ -173,7 +174,11 @@ func snippet(b []byte) []byte {
 		b = b[:i]
 	}
 	if len(b) > 40 {
-		b = b[:40]
+		n := 40
+		for n > 0 && !utf8.RuneStart(b[n]) {
+			n--
+		}
+		b = b[:n]
 	}
 	return b
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -582,7 +583,7 @@ func (tx *Tx) add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
 		// The same unit quarantined again (a re-run import) is not stored twice.
 		if _, err := tx.conn.ExecContext(ctx, `INSERT INTO Quarantine SELECT $1, $2, $3, $4, $5, $6
 			WHERE NOT EXISTS (SELECT 1 FROM Quarantine WHERE SourceName = $2 AND SourceLocation = $3 AND RawText = $6)`,
-			tx.ingested, q.Source, q.Loc, q.RecordID, q.Reason, q.Raw); err != nil {
+			tx.ingested, validText(q.Source), validText(q.Loc), validText(q.RecordID), validText(q.Reason), q.Raw); err != nil {
 			return fmt.Errorf("cannot quarantine %s %s: %w", q.Source, q.Loc, err)
 		}
 		tx.res.Quarantined++
@@ -728,4 +729,14 @@ func (s *Store) Cursor(ctx context.Context, name string) (string, bool, error) {
 		return "", false, fmt.Errorf("cannot read cursor %s: %w", name, err)
 	}
 	return v, true, nil
+}
+
+// validText is s with any invalid UTF-8 replaced: DuckDB refuses such
+// VARCHARs, and one refused quarantine row would fail the batch of good
+// records it came with. The raw bytes are kept as they came, in RawText.
+func validText(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

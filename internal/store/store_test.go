@@ -202,3 +202,32 @@ func TestStringsBecomeNotNull(t *testing.T) {
 		t.Errorf("a null AppHost was accepted: %v", err)
 	}
 }
+
+// A quarantined unit whose reason, location or Id holds invalid UTF-8 (an
+// excerpt cut inside a character, a Latin-1 file name) is stored with the
+// bad bytes replaced, and the good records of its batch land with it.
+func TestQuarantineInvalidUTF8(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	raw := []byte("xx\xc3\xa9\xc3")
+	res, err := s.Commit(ctx, Batch{Rows: []Row{{Record: rec(t, "good", "Word"), Source: "f", Loc: "line 1"}},
+		Quarantine: []QuarantineRow{{Source: "caf\xe9.jsonl", Loc: "line 2", RecordID: "id\xff", Reason: "not JSON: \"xx\xc3\xa9\xc3", Raw: raw}}})
+	if err != nil {
+		t.Fatalf("commit failed: %v", err)
+	}
+	if res.Stored != 1 || res.Quarantined != 1 {
+		t.Fatalf("stored %d, quarantined %d; want 1 and 1", res.Stored, res.Quarantined)
+	}
+	var src, id, reason string
+	var got []byte
+	if err := s.Conn().QueryRowContext(ctx, `SELECT SourceName, RecordId, Reason, RawText FROM Quarantine`).Scan(&src, &id, &reason, &got); err != nil {
+		t.Fatal(err)
+	}
+	if src != "caf\uFFFD.jsonl" || id != "id\uFFFD" || reason != "not JSON: \"xxé\uFFFD" || string(got) != string(raw) {
+		t.Errorf("quarantine row: %q %q %q %q", src, id, reason, got)
+	}
+}
