@@ -69,6 +69,13 @@ their location and reason. The format is detected from the first bytes;
 				}
 				sum, err := importOne(ctx, cmd, st, path, f, ingest.Options{Registry: reg, BatchSize: batchSize, Writers: writers, OnQuarantine: sample.add}, showBar)
 				total.Add(sum)
+				if sum.Read > 1 && sum.Quarantined == sum.Read {
+					hint := "is it an audit export?"
+					if f != reader.FormatAuto {
+						hint = fmt.Sprintf("is --format %s right for it?", f)
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "aiwatch: every one of the %d units of %s was quarantined: %s\n", sum.Read, path, hint)
+				}
 				if err != nil {
 					failed++
 					fmt.Fprintf(cmd.ErrOrStderr(), "aiwatch: %v\n", err)
@@ -82,7 +89,12 @@ their location and reason. The format is detected from the first bytes;
 				fmt.Fprintf(cmd.OutOrStdout(), "interrupted: %s (stored counts what was committed)\n", total)
 				return &exitError{code: 130, msg: "interrupted; run the same command again to import the rest (what is stored comes back as duplicates)"}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s): %s\n", len(args)-failed, total)
+			if failed > 0 {
+				// What came before a break in a file is stored and counted.
+				fmt.Fprintf(cmd.OutOrStdout(), "imported %d of %d file(s) completely: %s\n", len(args)-failed, len(args), total)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s): %s\n", len(args), total)
+			}
 			if total.Quarantined > 0 {
 				sample.show(cmd, total.Quarantined)
 			}

@@ -179,3 +179,31 @@ func TestInterruptedImport(t *testing.T) {
 		t.Errorf("distinct ids %d, want %d", got, n)
 	}
 }
+
+// A CSV forced as JSONL is read line by line, every line quarantined: the
+// import says so and points at --format; a truncated .gz stores what came
+// before the break, exits 1 and says how many files were read completely.
+func TestImportWrongFormatAndTruncatedGzip(t *testing.T) {
+	data := t.TempDir()
+	out, stderr, code := run(t, "import", "-q", "--data", data, "--format", "jsonl", fixtureDir+"purview-export.csv")
+	if code != 0 || !strings.Contains(out, "read 63, stored 0") || !strings.Contains(stderr, "every one of the 63 units of "+fixtureDir+"purview-export.csv was quarantined: is --format jsonl right for it?") {
+		t.Errorf("exit %d:\n%s\n%s", code, out, stderr)
+	}
+	raw, err := os.ReadFile(fixtureDir + "copilot-interactions.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	cut := filepath.Join(t.TempDir(), "cut.jsonl.gz")
+	if err := os.WriteFile(cut, gz.Bytes()[:gz.Len()*3/4], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code = run(t, "import", "-q", "--data", data, cut)
+	if code != 1 || !strings.Contains(out, "imported 0 of 1 file(s) completely: read ") || strings.Contains(out, "read 0,") ||
+		!strings.Contains(stderr, ": cannot read input: unexpected EOF") {
+		t.Errorf("exit %d:\n%s\n%s", code, out, stderr)
+	}
+}

@@ -39,11 +39,17 @@ func detect(w *window) (Format, error) {
 	for {
 		b := w.data()
 		final := w.err != nil || len(b) >= peekLimit
-		if err := w.failure(); err != nil {
-			return FormatAuto, fmt.Errorf("cannot read input: %w", err)
-		}
 		if len(b) > peekLimit {
 			b = b[:peekLimit]
+		}
+		if err := w.failure(); err != nil {
+			// The input broke off (a truncated .gz): what came before it
+			// is read as far as it goes, and the reader reports the break
+			// where it is met.
+			if f, ok, derr := decide(b, true); derr == nil && ok && len(bytes.TrimSpace(b)) > 0 {
+				return f, nil
+			}
+			return FormatAuto, fmt.Errorf("cannot read input: %w", err)
 		}
 		if f, ok, err := decide(b, final); err != nil || ok {
 			return f, err

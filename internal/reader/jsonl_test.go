@@ -2,7 +2,9 @@ package reader
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -90,5 +92,35 @@ func TestJSONLReadError(t *testing.T) {
 	units, err := readUntilErr(r)
 	if len(units) != 1 || !errors.Is(err, boom) || !strings.HasPrefix(err.Error(), "line 2: cannot read input") {
 		t.Fatalf("%d units, err %v", len(units), err)
+	}
+}
+
+// A .gz cut short whose whole remaining text arrives with the error in one
+// read (a small file) is still detected and read up to the break.
+func TestTruncatedSmallGzip(t *testing.T) {
+	var lines strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&lines, "{\"Id\":\"r%02d\",\"Pad\":\"%s\"}\n", i, strings.Repeat("x", i*37%101))
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(lines.String()))
+	zw.Close()
+	cut := gz.Bytes()[:gz.Len()*2/3]
+	r, err := Open(bytes.NewReader(cut), FormatAuto)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	units, err := readUntilErr(r)
+	if !errors.Is(err, io.ErrUnexpectedEOF) || len(units) < 10 {
+		t.Fatalf("%d units, err %v", len(units), err)
+	}
+	for i, u := range units {
+		if want := fmt.Sprintf("line %d", i+1); u.Loc != want || !strings.Contains(string(u.Raw), fmt.Sprintf("\"r%02d\"", i)) {
+			t.Errorf("unit %d: %s %q", i, u.Loc, u.Raw)
+		}
+	}
+	if want := fmt.Sprintf("line %d: cannot read input", len(units)+1); !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %q, want it to start %q", err, want)
 	}
 }
