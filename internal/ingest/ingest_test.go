@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/aiwatch/aiwatch/internal/reader"
 	"github.com/aiwatch/aiwatch/internal/store"
