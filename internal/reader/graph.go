@@ -31,6 +31,7 @@ type graphReader struct {
 	state    int
 	nextLink string
 	done     bool
+	hasValue bool // the current page has its "value" array
 }
 
 const (
@@ -68,6 +69,7 @@ func (g *graphReader) Next() (Unit, error) {
 				w.r++
 				g.state = graphInPage
 				g.nextLink = ""
+				g.hasValue = false
 				continue
 			}
 			g.n++
@@ -121,6 +123,11 @@ func (g *graphReader) pageKey(c byte) error {
 	case '}':
 		w.r++
 		g.state = graphBetweenPages
+		if !g.hasValue {
+			// A page without records (an error body, another API's answer)
+			// must not pass for an empty one.
+			return fmt.Errorf("after entry %d: not a Graph records page: it has no \"value\" array", g.n)
+		}
 		return nil
 	}
 	bad := func(what string) error {
@@ -144,10 +151,17 @@ func (g *graphReader) pageKey(c byte) error {
 	if !w.skipSpace() {
 		return bad(fmt.Sprintf("no value for key %q", key))
 	}
-	if string(key) == "value" && w.buf[w.r] == '[' {
-		w.r++
-		g.state = graphInValue
-		return nil
+	if string(key) == "value" {
+		g.hasValue = true
+		if w.buf[w.r] == '[' {
+			w.r++
+			g.state = graphInValue
+			return nil
+		}
+		// null is an empty page; anything else is not records.
+		if w.buf[w.r] != 'n' {
+			return bad(fmt.Sprintf("\"value\" is not an array: unexpected %s", describeByte(w.buf[w.r])))
+		}
 	}
 	// Other values (metadata) are small; they are copied only to be dropped.
 	v, st := w.takeValue()

@@ -92,3 +92,23 @@ func TestGraphPages(t *testing.T) {
 		}
 	})
 }
+
+// A page whose "value" is not an array, or that has none (an error body),
+// is refused rather than read as an empty page.
+func TestGraphPageWithoutRecords(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"@odata.context":"c","value":{"a":1}}`:            `malformed Graph page: "value" is not an array: unexpected '{'`,
+		`{"@odata.context":"c","value":"x"}`:                `malformed Graph page: "value" is not an array`,
+		`{"@odata.context":"c"}`:                            `not a Graph records page: it has no "value" array`,
+		`{"error":{"code":"Forbidden","message":"denied"}}`: `not a Graph records page: it has no "value" array`,
+	} {
+		r, err := Open(strings.NewReader(in), FormatGraph)
+		if err != nil {
+			t.Fatalf("%s: open: %v", in, err)
+		}
+		units, err := readUntilErr(r)
+		if len(units) != 0 || err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %d units, err %v; want %q", in, len(units), err, want)
+		}
+	}
+}
