@@ -96,6 +96,10 @@ func decide(b []byte, final bool) (f Format, ok bool, err error) {
 			return cols.kind, true, nil
 		}
 	}
+	if looksBinary(first) {
+		// JSON Lines may start with a bad line, but not with machine code.
+		return FormatAuto, false, fmt.Errorf("cannot detect the input format: it starts with binary data (%q…), not an audit export; name the format explicitly if it is one", snippet(b[i:]))
+	}
 	for nl >= 0 {
 		rest = rest[nl+1:]
 		if j := skipWS(rest, 0); j < len(rest) && rest[j] == '{' {
@@ -187,4 +191,19 @@ func snippet(b []byte) []byte {
 		b = b[:n]
 	}
 	return b
+}
+
+// looksBinary reports whether a first line is binary data: it holds a NUL
+// byte, or control bytes are more than an eighth of it.
+func looksBinary(line []byte) bool {
+	ctl := 0
+	for _, c := range line {
+		switch {
+		case c == 0:
+			return true
+		case c < 0x20 && c != '\t' && c != '\r' && c != '\f':
+			ctl++
+		}
+	}
+	return ctl > 0 && ctl*8 > len(line)
 }

@@ -46,7 +46,9 @@ func TestDetect(t *testing.T) {
 }
 
 func TestDetectFails(t *testing.T) {
-	for _, in := range []string{"hello world\n", "a,b,c\n1,2,3\n", "<?xml version=\"1.0\"?>"} {
+	for _, in := range []string{"hello world\n", "a,b,c\n1,2,3\n", "<?xml version=\"1.0\"?>",
+		// Binary data with a JSON-looking line further on (an executable).
+		"\x7fELF\x02\x01\x01\x00\x00\x00\n{\"Id\":\"x\"}\n", "\x01\x02\x03\x04ab\n{}\n"} {
 		_, err := Open(strings.NewReader(in), FormatAuto)
 		if err == nil || !strings.Contains(err.Error(), "cannot detect the input format") {
 			t.Errorf("%q: err %v", in, err)
