@@ -79,7 +79,7 @@ func Rows(w io.Writer, format string, rs *sql.Rows) (int, error) {
 		case "csv":
 			cells := make([]string, len(vals))
 			for i, v := range vals {
-				cells[i] = Text(v)
+				cells[i] = csvCell(v)
 			}
 			cw.Write(cells)
 		case "json":
@@ -172,11 +172,12 @@ func jsonValue(v any, isJSON bool) any {
 
 // Cell makes text safe for one cell of a terminal table: tabs and line
 // breaks become spaces, and other control characters (escape sequences in
-// audit record fields could repaint an analyst's terminal) become '?'.
+// audit record fields could repaint an analyst's terminal) and bidirectional
+// overrides (which could show a file name or address reversed) become '?'.
 func Cell(s string) string {
 	clean := true
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if unsafeInCell(r) {
 			clean = false
 			break
 		}
@@ -188,9 +189,29 @@ func Cell(s string) string {
 		switch {
 		case r == '\t' || r == '\n' || r == '\r':
 			return ' '
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		case unsafeInCell(r):
 			return '?'
 		}
 		return r
 	}, s)
+}
+
+func unsafeInCell(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) ||
+		(r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// csvCell is the text of a value for CSV output. Text that a spreadsheet
+// would run as a formula (=, +, -, @, or a leading tab or carriage return:
+// audit fields are attacker-controlled) gets a leading apostrophe, as OWASP
+// advises; numbers and times are written as they are.
+func csvCell(v any) string {
+	s := Text(v)
+	switch v.(type) {
+	case string, []byte:
+		if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+			return "'" + s
+		}
+	}
+	return s
 }

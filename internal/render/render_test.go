@@ -47,9 +47,33 @@ func TestCell(t *testing.T) {
 		{"a\tb\nc\rd", "a b c d"},
 		{"\x1b[2J\x1b[31mRED", "?[2J?[31mRED"},
 		{"é ü \u009b x", "é ü ? x"},
+		{"invoice\u202Efdp.exe", "invoice?fdp.exe"},
 	} {
 		if got := Cell(tc.in); got != tc.want {
 			t.Errorf("Cell(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// Text a spreadsheet would run as a formula is defused in CSV output;
+// numbers (a negative one too) are left alone.
+func TestCSVFormulas(t *testing.T) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rs, err := db.Query(`SELECT '=HYPERLINK("http://x.example","y")' AS a, '+1' AS b, '@SUM(A1)' AS c, '-2' AS d, -3 AS e, 'ok=1' AS f`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var b bytes.Buffer
+	if _, err := Rows(&b, "csv", rs); err != nil {
+		t.Fatal(err)
+	}
+	want := "a,b,c,d,e,f\n\"'=HYPERLINK(\"\"http://x.example\"\",\"\"y\"\")\",'+1,'@SUM(A1),'-2,-3,ok=1\n"
+	if b.String() != want {
+		t.Errorf("csv:\n%q\nwant\n%q", b.String(), want)
 	}
 }
