@@ -572,9 +572,19 @@ func printIncident(w io.Writer, inc detect.Incident, alerts []detect.Alert) {
 	}
 }
 
+// writeCSV writes a header row and rows of text, defusing formulas.
 func writeCSV(w io.Writer, rows [][]string) error {
 	cw := csv.NewWriter(w)
-	cw.WriteAll(rows)
+	for i, row := range rows {
+		if i > 0 {
+			row = slices.Clone(row)
+			for j := range row {
+				row[j] = render.CSVText(row[j])
+			}
+		}
+		cw.Write(row)
+	}
+	cw.Flush()
 	return cw.Error()
 }
 

@@ -206,12 +206,17 @@ func unsafeInCell(r rune) bool {
 // audit fields are attacker-controlled) gets a leading apostrophe, as OWASP
 // advises; numbers and times are written as they are.
 func csvCell(v any) string {
-	s := Text(v)
 	switch v.(type) {
 	case string, []byte:
-		if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-			return "'" + s
-		}
+		return CSVText(Text(v))
+	}
+	return Text(v)
+}
+
+// CSVText is text for a CSV cell, defused as csvCell does.
+func CSVText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
 	}
 	return s
 }

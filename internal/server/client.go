@@ -318,6 +318,9 @@ func (r *QueryResult) Write(w io.Writer, format string) error {
 		out := make([]string, len(names))
 		for i, n := range names {
 			out[i] = cellOf(m[n])
+			if format == "csv" && bytes.HasPrefix(bytes.TrimSpace(m[n]), []byte(`"`)) {
+				out[i] = render.CSVText(out[i])
+			}
 		}
 		return out, nil
 	}

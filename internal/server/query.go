@@ -184,6 +184,9 @@ func (a *api) run(ctx context.Context, comp *kql.Compiled, format string, limit 
 			cells := make([]string, len(vals))
 			for i, v := range vals {
 				cells[i] = cellText(v)
+				if _, ok := v.(string); ok {
+					cells[i] = render.CSVText(cells[i])
+				}
 			}
 			cw.Write(cells)
 		} else {
