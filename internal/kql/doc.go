@@ -6,7 +6,9 @@
 // SQL, one CTE per operator) against the schemas of catalog.go. Anything
 // not supported is refused by name with its line and column; nothing is
 // approximated. Every user value reaches SQL as an escaped literal and every
-// name as a quoted identifier.
+// name as a quoted identifier. A name may be written bracketed, ['Two words']
+// or ["x"], where an expression or an assigned name starts; directly after
+// a value, [...] indexes it.
 //
 // KQL semantics kept, and the choices where KQL's docs are silent:
 //   - Strings are never null: string columns are coalesced to "" when read

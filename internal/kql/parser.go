@@ -63,8 +63,24 @@ func (p *parser) expectWord(s string) error {
 	return nil
 }
 
+// bracketName reports whether a bracketed name, ['name'] or ["name"], starts
+// at the next token (KQL's way to write any column name).
+func (p *parser) bracketName() (string, bool) {
+	t, s, e := p.peek(), p.peekAt(1), p.peekAt(2)
+	if t.kind == tPunct && t.text == "[" && s.kind == tString && e.kind == tPunct && e.text == "]" {
+		return s.text, true
+	}
+	return "", false
+}
+
 func (p *parser) ident() (token, error) {
 	t := p.peek()
+	if name, ok := p.bracketName(); ok {
+		p.next()
+		p.next()
+		e := p.next()
+		return token{kind: tIdent, text: name, pos: t.pos, end: e.end}, nil
+	}
 	if t.kind != tIdent || strings.HasPrefix(t.text, "!") {
 		return t, p.errf(t.pos, "expected a name, found %s", describe(t))
 	}
@@ -649,6 +665,11 @@ func (p *parser) assigns(stopAtBy bool, one ...bool) ([]Assign, error) {
 			a.Name = t.text
 			p.next()
 			p.next()
+		} else if name, ok := p.bracketName(); ok && p.peekAt(3).kind == tPunct && p.peekAt(3).text == "=" {
+			a.Name = name
+			for range 4 {
+				p.next()
+			}
 		}
 		e, err := p.expr()
 		if err != nil {
@@ -979,6 +1000,12 @@ func (p *parser) primary() (Expr, error) {
 		if t.text == "*" {
 			p.next()
 			return &Star{Pos: t.pos}, nil
+		}
+		if name, ok := p.bracketName(); ok {
+			p.next()
+			p.next()
+			p.next()
+			return &Ident{Pos: t.pos, Name: name}, nil
 		}
 	case tIdent:
 		if strings.HasPrefix(t.text, "!") {
