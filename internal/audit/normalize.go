@@ -213,6 +213,9 @@ func (n *Normalizer) recordType(r *Record, v *fastjson.Value) {
 		if err == nil {
 			r.RecordTypeNumber = num
 			r.RecordType = n.reg.Name(num)
+		} else {
+			// Not an int (261.5, 1e30): kept as written, as an unknown name is.
+			r.RecordType = string(v.MarshalTo(nil))
 		}
 	case fastjson.TypeString:
 		s := strings.TrimSpace(str(v))

@@ -271,3 +271,16 @@ func TestGraphRecordUnwrapped(t *testing.T) {
 		t.Errorf("graph record: %+v", r)
 	}
 }
+
+// A RecordType that is a number but no int is kept as written, as an
+// unknown name is; the Workload still says whether it is Copilot activity.
+func TestRecordTypeNotAnInt(t *testing.T) {
+	n := NewNormalizer(nil)
+	for in, want := range map[string]string{`261.5`: "261.5", `99999999999999999999999`: "99999999999999999999999", `2.61e2`: "2.61e2"} {
+		b := []byte(`{"Id":"x","CreationTime":"2026-03-01T00:00:00","RecordType":` + in + `,"Workload":"Copilot"}`)
+		r := mustNormalize(t, n, b)
+		if r.RecordType != want || r.RecordTypeNumber != 0 || !r.Copilot {
+			t.Errorf("RecordType %s: %q %d copilot %v", in, r.RecordType, r.RecordTypeNumber, r.Copilot)
+		}
+	}
+}
