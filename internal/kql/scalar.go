@@ -624,18 +624,23 @@ func hasText(l, term string, needStart, needEnd bool, match string) string {
 	if needEnd && alnum(term[len(term)-1]) {
 		glob = glob[:len(glob)-1] + "[!0-9a-z]*"
 	}
-	// CASE evaluates each branch only for the rows that reach it.
-	s := "(CASE "
+	// The case-insensitive substring test rejects most rows cheaply; the
+	// rows it keeps are confirmed by the GLOB on lower() (no regex), or by
+	// the term regex when İ (lower() makes it two characters) or ſ (a case
+	// of s that lower() leaves) could make lower() disagree with it. As a
+	// conjunction, not a CASE: DuckDB evaluates a CASE's branches at a cost
+	// that measured twice the plain test's over 10,000,000 short strings.
+	like := fmt.Sprintf("%s ILIKE %s", l, quoteStr("%"+likeEscape(lt)+"%"))
+	if likeEscape(lt) != lt {
+		like += ` ESCAPE '\'`
+	}
+	s := fmt.Sprintf("(%[1]s AND (CASE WHEN contains(%[2]s, 'İ') OR contains(%[2]s, 'ſ') THEN %[3]s ELSE (' ' || lower(%[2]s) || ' ') GLOB %[4]s END))",
+		like, l, match, quoteStr(glob))
 	if strings.Contains(lt, "s") {
-		s += fmt.Sprintf("WHEN contains(%s, 'ſ') THEN %s ", l, match)
+		// ſ matches s, where the substring test does not see it.
+		s = fmt.Sprintf("(%s OR (contains(%s, 'ſ') AND %s))", s, l, match)
 	}
-	s += fmt.Sprintf("WHEN NOT (%s ILIKE %s ESCAPE '\\') THEN false ", l, quoteStr("%"+likeEscape(lt)+"%"))
-	rescue := fmt.Sprintf("contains(%s, 'İ')", l)
-	if !strings.Contains(lt, "s") {
-		rescue += fmt.Sprintf(" OR contains(%s, 'ſ')", l)
-	}
-	s += fmt.Sprintf("WHEN %s THEN %s ", rescue, match)
-	return s + fmt.Sprintf("ELSE (' ' || lower(%s) || ' ') GLOB %s END)", l, quoteStr(glob))
+	return s
 }
 
 func isASCII(s string) bool {
