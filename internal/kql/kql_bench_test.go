@@ -103,6 +103,17 @@ GROUP BY ActorName`},
 		sql: `SELECT AppHost, count(*) AS count_ FROM CopilotActivity
 WHERE ActorName ILIKE '%user042%' OR AppIdentity ILIKE '%bizchat%'
 GROUP BY AppHost`},
+	// The same question with has's whole-term meaning written by hand, as
+	// a person would in DuckDB (the ILIKE above is a substring test that
+	// happens to agree on this data).
+	{name: "q08b-has-term-exact",
+		kql: `CopilotActivity
+| where ActorName has "user042" or AppIdentity has "Bizchat"
+| summarize count() by AppHost`,
+		sql: `SELECT AppHost, count(*) AS count_ FROM CopilotActivity
+WHERE regexp_matches(ActorName, '(?i)(^|[^0-9a-z])user042($|[^0-9a-z])')
+   OR regexp_matches(AppIdentity, '(?i)(^|[^0-9a-z])bizchat($|[^0-9a-z])')
+GROUP BY AppHost`},
 	{name: "q09-arg-max-star",
 		kql: `CopilotActivity | summarize arg_max(TimeGenerated, *) by ActorName`,
 		sql: `SELECT * EXCLUDE (RawRecord) FROM CopilotActivity
