@@ -134,11 +134,14 @@ func runBackfill(cmd *cobra.Command, f backfillFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := openStoreAt(ctx, dataDirOr(cfg.DataDir), false)
+	st, err := openStoreWith(ctx, dataDirOr(cfg.DataDir), backfillStoreOptions())
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := applySettings(ctx, st, writerSettings); err != nil {
+		return err
+	}
 
 	var bar *progressbar.ProgressBar
 	if showBar {

@@ -71,6 +71,8 @@ type Job struct {
 	// RecordTypes are the query's recordTypeFilters; default
 	// RecordTypeFilters(Registry).
 	RecordTypes []string
+
+	stateKey string // TenantID, with the record types when they are not all
 	Registry    *audit.Registry // default audit.NewRegistry(audit.Numbering371)
 	// Again queries every interval, even those done by an earlier run, and
 	// ignores a saved cursor.
@@ -176,8 +178,20 @@ func (j *Job) defaults() error {
 	if j.Registry == nil {
 		j.Registry = audit.NewRegistry(audit.Numbering371)
 	}
+	all := RecordTypeFilters(j.Registry)
 	if len(j.RecordTypes) == 0 {
-		j.RecordTypes = RecordTypeFilters(j.Registry)
+		j.RecordTypes = all
+	}
+	for _, t := range j.RecordTypes {
+		if !slices.Contains(all, t) {
+			return fmt.Errorf("unknown record type filter %q: use Graph's names of the Copilot/AI record types: %s", t, strings.Join(all, ", "))
+		}
+	}
+	// Progress is kept per filter: a narrow run must not mark days done
+	// for the full one.
+	j.stateKey = j.TenantID
+	if types := slices.Sorted(slices.Values(j.RecordTypes)); !slices.Equal(types, all) {
+		j.stateKey += " " + strings.Join(slices.Compact(types), ",")
 	}
 	if j.Now == nil {
 		j.Now = time.Now
@@ -236,7 +250,7 @@ func (j *Job) Run(ctx context.Context, from, to time.Time) (Summary, error) {
 	}
 	r := &run{j: j, log: j.Log.With("tenant", j.TenantName)}
 	if !j.Again {
-		if r.state, err = loadState(ctx, j.Store, j.TenantID); err != nil {
+		if r.state, err = loadState(ctx, j.Store, j.stateKey); err != nil {
 			return Summary{}, err
 		}
 	}
@@ -267,6 +281,7 @@ func (j *Job) Run(ctx context.Context, from, to time.Time) (Summary, error) {
 		r.chunk = c
 		chunkErr, err := r.storeChunk(ctx, p)
 		if err != nil {
+			r.sum.ChunksFailed++ // the summary printed with the error says so
 			return r.sum, fmt.Errorf("graph backfill of tenant %s stopped in chunk %s: %w", j.TenantName, c, err)
 		}
 		if chunkErr != nil {
@@ -423,7 +438,7 @@ func (r *run) saveSplits(ctx context.Context, splits []Interval) error {
 		return err
 	}
 	for _, iv := range splits {
-		if err := saveInterval(ctx, tx, r.j.TenantID, r.j.TenantName, iv, StatusSplit, "", 0, ingest.Summary{}, r.j.Now()); err != nil {
+		if err := saveInterval(ctx, tx, r.j.stateKey, r.j.TenantName, iv, StatusSplit, "", 0, ingest.Summary{}, r.j.Now()); err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -570,7 +585,7 @@ func (r *run) tryPage(ctx context.Context, l *leaf) (retry bool, err error) {
 	counts := l.counts
 	counts.Add(sum)
 	c := cursor{Start: l.iv.Start, End: l.iv.End, Query: l.query, Page: l.page + 1, Next: next, Capped: l.capped, Counts: counts}
-	if err := saveCursor(ctx, tx, r.j.TenantID, c); err != nil {
+	if err := saveCursor(ctx, tx, r.j.stateKey, c); err != nil {
 		return false, err
 	}
 	if next == "" {
@@ -578,7 +593,7 @@ func (r *run) tryPage(ctx context.Context, l *leaf) (retry bool, err error) {
 		if l.capped {
 			status = StatusCapped
 		}
-		if err := saveInterval(ctx, tx, r.j.TenantID, r.j.TenantName, l.iv, status, l.query, l.page, counts, r.j.Now()); err != nil {
+		if err := saveInterval(ctx, tx, r.j.stateKey, r.j.TenantName, l.iv, status, l.query, l.page, counts, r.j.Now()); err != nil {
 			return false, err
 		}
 	}

@@ -658,3 +658,36 @@ func TestRecordTypeFilters(t *testing.T) {
 		t.Errorf("%d filters %v", len(f), f)
 	}
 }
+
+// A run narrowed with RecordTypes keeps its progress apart: a later full
+// run does not skip the days the narrow one did. Unknown names are refused.
+func TestBackfillNarrowRunDoesNotMarkDaysDone(t *testing.T) {
+	e := newEnv(t, 10)
+	chat := "00000000-0000-4000-8000-000000000261"
+	team := "00000000-0000-4000-8000-000000000310"
+	e.fake.PublishGraph(tenantID, [][]byte{rec(chat, ts("2026-03-01T05:00:00Z"), 261), rec(team, ts("2026-03-01T06:00:00Z"), 310)})
+
+	sum, err := e.run(e.job(func(j *Job) { j.RecordTypes = []string{"copilotInteraction"} }), "2026-03-01", "2026-03-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkIDs(t, e.ids(), []string{chat})
+	if sum.ChunksSkipped != 0 || sum.Stored != 1 {
+		t.Errorf("narrow run: %+v", sum)
+	}
+	sum, err = e.run(e.job(nil), "2026-03-01", "2026-03-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkIDs(t, e.ids(), []string{chat, team})
+	if sum.ChunksSkipped != 0 || sum.Stored != 1 || sum.Duplicates != 1 {
+		t.Errorf("full run after the narrow one: %+v", sum)
+	}
+	// The same narrow run again is skipped: its own progress is kept.
+	if sum, err = e.run(e.job(func(j *Job) { j.RecordTypes = []string{"copilotInteraction"} }), "2026-03-01", "2026-03-01"); err != nil || sum.ChunksSkipped != 1 {
+		t.Errorf("narrow run again: %+v %v", sum, err)
+	}
+	if _, err := e.run(e.job(func(j *Job) { j.RecordTypes = []string{"bogusType"} }), "2026-03-01", "2026-03-01"); err == nil || !strings.Contains(err.Error(), `unknown record type filter "bogusType"`) {
+		t.Errorf("unknown filter: %v", err)
+	}
+}
