@@ -160,6 +160,29 @@ func (u Update) apply(inc *Incident, by string, now time.Time) ([]string, error)
 // automation (by starting "automation:") do not trigger automation again,
 // as in Sentinel.
 func (d *Desk) UpdateIncident(ctx context.Context, id string, u Update, by string) (Incident, error) {
+	// Two analysts (or an analyst and automation) updating at once: DuckDB
+	// lets one transaction win and fails the other with a write conflict;
+	// the loser reads the winner's incident and applies its change again.
+	for attempt := 1; ; attempt++ {
+		inc, err := d.updateIncident(ctx, id, u, by)
+		if err == nil || attempt == 20 || !isWriteConflict(err) {
+			return inc, err
+		}
+		select {
+		case <-ctx.Done():
+			return inc, err
+		case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+		}
+	}
+}
+
+// isWriteConflict reports whether err is DuckDB refusing a transaction
+// that wrote what another one wrote since it began.
+func isWriteConflict(err error) bool {
+	return strings.Contains(err.Error(), "Conflict on")
+}
+
+func (d *Desk) updateIncident(ctx context.Context, id string, u Update, by string) (Incident, error) {
 	conn, err := d.st.DB().Conn(ctx)
 	if err != nil {
 		return Incident{}, err

@@ -3,8 +3,10 @@ package detect
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -100,4 +102,37 @@ func TestIncidentLifecycle(t *testing.T) {
 		t.Fatalf("a second dispatch handed over %d events again", n)
 	}
 	_ = time.Second
+}
+
+// Analysts updating one incident at once all succeed, and no change is lost:
+// DuckDB fails all but one of concurrent writers, and the desk retries them.
+func TestConcurrentIncidentUpdates(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.ingest("2026-03-01T10:03:00Z", rec{id: "A", user: "alice@contoso.example", ts: "2026-03-01T10:02:00Z", jail: true})
+	e.run(e.engine(jailbreakRule()), "2026-03-01T10:06:00Z")
+	desk := NewDesk(e.st, e.clk.now)
+	const n = 12
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := desk.UpdateIncident(ctx, "1", Update{AddTags: []string{fmt.Sprintf("t%02d", i)}, Comment: "c"}, "analyst")
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("update failed: %v", err)
+		}
+	}
+	inc, _, err := desk.Incident(ctx, "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inc.Tags) != n {
+		t.Errorf("%d tags kept of %d: %v", len(inc.Tags), n, inc.Tags)
+	}
 }
