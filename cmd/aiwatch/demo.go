@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"github.com/aiwatch/aiwatch/internal/config"
 	"github.com/aiwatch/aiwatch/internal/o365fake"
 	"github.com/aiwatch/aiwatch/internal/render"
+	"github.com/aiwatch/aiwatch/internal/store"
 )
 
 func init() { rootCmd.AddCommand(newDemoCmd()) }
@@ -157,6 +159,17 @@ func freshDemoDir(dir string) error {
 	case len(entries) > 0:
 		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
 			return fmt.Errorf("%s exists and was not made by the demo; pass --data with a new directory", dir)
+		}
+		// A process still using the earlier demo's data (serve, collect)
+		// would go on writing into a deleted file.
+		if _, err := os.Stat(filepath.Join(dir, store.FileName)); err == nil {
+			st, err := store.Open(context.Background(), dir, store.Options{ReadOnly: true})
+			if errors.Is(err, store.ErrLocked) {
+				return fmt.Errorf("%s is in use by another aiwatch process; stop it, or pass --data with a new directory", dir)
+			}
+			if err == nil {
+				st.Close()
+			}
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("cannot clear %s: %w", dir, err)

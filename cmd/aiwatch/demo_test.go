@@ -1,12 +1,19 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aiwatch/aiwatch/internal/store"
 )
 
 func TestDemo(t *testing.T) {
@@ -50,4 +57,54 @@ func TestDemo(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(other, "keep.txt")); err != nil {
 		t.Error("demo deleted a file it did not make")
 	}
+}
+
+// The demo does not wipe a directory that another process holds open.
+func TestFreshDemoDirRefusesHeldDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := freshDemoDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// Another process holds the file (this test binary, run as a helper).
+	holder := exec.Command(os.Args[0], "-test.run=^TestHoldStore$")
+	holder.Env = append(os.Environ(), "AIWATCH_HOLD_STORE="+dir)
+	stdout, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { holder.Process.Kill(); holder.Wait() }()
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	err = freshDemoDir(dir)
+	if err == nil || !strings.Contains(err.Error(), "in use by another aiwatch process") {
+		t.Errorf("held directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil {
+		t.Errorf("the held database was removed: %v", err)
+	}
+}
+
+// TestHoldStore is the helper process of the test above: it opens the store
+// named by AIWATCH_HOLD_STORE, says so, and waits to be killed.
+func TestHoldStore(t *testing.T) {
+	dir := os.Getenv("AIWATCH_HOLD_STORE")
+	if dir == "" {
+		t.Skip("helper process only")
+	}
+	st, err := store.Open(context.Background(), dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fmt.Println("holding")
+	time.Sleep(time.Minute)
 }
