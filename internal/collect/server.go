@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -52,9 +53,22 @@ func FetchReport(ctx context.Context, addr, token string) (Report, error) {
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	url := "http://" + net.JoinHostPort(host, port) + "/status"
+	base := "http://" + net.JoinHostPort(host, port)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	rep, err := fetchReport(ctx, base+"/status", token)
+	var nf notFound
+	if errors.As(err, &nf) {
+		// serve answers on its API's path, collect on /status.
+		return fetchReport(ctx, base+"/api/v1/status", token)
+	}
+	return rep, err
+}
+
+// notFound is an HTTP 404 from a status endpoint.
+type notFound struct{ error }
+
+func fetchReport(ctx context.Context, url, token string) (Report, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return Report{}, err
@@ -69,7 +83,11 @@ func FetchReport(ctx context.Context, addr, token string) (Report, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return Report{}, fmt.Errorf("the collector at %s answered HTTP %d: %s", url, resp.StatusCode, strings.TrimSpace(string(msg)))
+		err := fmt.Errorf("the collector at %s answered HTTP %d: %s", url, resp.StatusCode, strings.TrimSpace(string(msg)))
+		if resp.StatusCode == http.StatusNotFound {
+			return Report{}, notFound{err}
+		}
+		return Report{}, err
 	}
 	var rep Report
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&rep); err != nil {

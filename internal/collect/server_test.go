@@ -92,3 +92,25 @@ func TestHandlerServesMetricsAndStatus(t *testing.T) {
 		t.Fatalf("wrong token: %v", err)
 	}
 }
+
+// serve answers status on its API's path: FetchReport finds it there when
+// /status is not found.
+func TestFetchReportFromServeAPI(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte(`{"source":"collector","tenants":[{"tenant":"contoso","records_stored":7}]}`))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	rep, err := FetchReport(context.Background(), strings.TrimPrefix(srv.URL, "http://"), "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Tenants) != 1 || rep.Tenants[0].Tenant != "contoso" || rep.Tenants[0].RecordsStored != 7 {
+		t.Errorf("report %+v", rep)
+	}
+}
