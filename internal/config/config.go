@@ -129,9 +129,10 @@ func (c Collector) ForTenant(t Tenant) Collector {
 func (s Server) Token() (string, error) {
 	switch {
 	case s.TokenEnv != "":
-		v := os.Getenv(s.TokenEnv)
+		// Whitespace around a token is a copy-and-paste slip, never part of it.
+		v := strings.TrimSpace(os.Getenv(s.TokenEnv))
 		if v == "" {
-			return "", fmt.Errorf("server.token_env %q is not set in the environment", s.TokenEnv)
+			return "", fmt.Errorf("server.token_env %q is not set in the environment, or is empty", s.TokenEnv)
 		}
 		return v, nil
 	case s.TokenFile != "":
@@ -139,7 +140,7 @@ func (s Server) Token() (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("server.token_file %q cannot be read: %s", s.TokenFile, pathErr(err))
 		}
-		v := strings.TrimRight(string(b), "\r\n")
+		v := strings.TrimSpace(string(b))
 		if v == "" {
 			return "", fmt.Errorf("server.token_file %q is empty", s.TokenFile)
 		}

@@ -86,7 +86,7 @@ func TestLoadExampleMissingSecrets(t *testing.T) {
 	_, err := Load("testdata/aiwatch.yaml")
 	want := []string{
 		`tenants[0] (name "contoso"): client_secret_env "AIWATCH_CONTOSO_SECRET" is not set in the environment`,
-		`server.token_env "AIWATCH_API_TOKEN" is not set in the environment`,
+		`server.token_env "AIWATCH_API_TOKEN" is not set in the environment, or is empty`,
 	}
 	if got := problems(t, err); !slices.Equal(got, want) {
 		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -319,5 +319,27 @@ func TestSecretFromFileTrimsOneNewline(t *testing.T) {
 	}
 	if _, err := (Tenant{CertificateFile: "x.pem"}).Secret(); err == nil {
 		t.Error("certificate tenant returned a secret")
+	}
+}
+
+// Whitespace around a token in its file (an editor's trailing space) is not
+// part of it; a file of whitespace is empty.
+func TestServerTokenTrimmed(t *testing.T) {
+	dir := t.TempDir()
+	for content, want := range map[string]string{"tok123 \n": "tok123", "\ttok123\r\n": "tok123", "   \n": ""} {
+		f := filepath.Join(dir, "token")
+		if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Server{TokenFile: f}.Token()
+		if want == "" {
+			if err == nil || !strings.Contains(err.Error(), "is empty") {
+				t.Errorf("%q: token %q, err %v; want it refused as empty", content, got, err)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("%q: token %q, err %v; want %q", content, got, err, want)
+		}
 	}
 }

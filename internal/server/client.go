@@ -32,13 +32,13 @@ func ClientToken(tokenFile string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("cannot read the token file: %w", err)
 		}
-		t := strings.TrimRight(string(b), "\r\n")
+		t := strings.TrimSpace(string(b))
 		if t == "" {
 			return "", fmt.Errorf("the token file %s is empty", tokenFile)
 		}
 		return t, nil
 	}
-	return os.Getenv(TokenEnv), nil
+	return strings.TrimSpace(os.Getenv(TokenEnv)), nil
 }
 
 // InUseError says a serve process holds the data directory and the command
