@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -72,18 +73,19 @@ func queryText(cmd *cobra.Command, file string, args []string) (string, error) {
 	switch {
 	case file != "" && len(args) > 0:
 		return "", fmt.Errorf("give the query either as an argument or with -f, not both")
-	case file != "":
+	case file != "" && file != "-":
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return "", fmt.Errorf("cannot read query file: %w", err)
 		}
-		return string(b), nil
-	case len(args) == 1 && args[0] == "-":
+		// Windows editors start a UTF-8 file with a byte order mark.
+		return strings.TrimPrefix(string(b), "\ufeff"), nil
+	case file == "-" || len(args) == 1 && args[0] == "-":
 		b, err := io.ReadAll(cmd.InOrStdin())
 		if err != nil {
 			return "", fmt.Errorf("cannot read the query from stdin: %w", err)
 		}
-		return string(b), nil
+		return strings.TrimPrefix(string(b), "\ufeff"), nil
 	case len(args) == 1:
 		return args[0], nil
 	}

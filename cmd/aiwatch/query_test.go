@@ -30,7 +30,8 @@ func TestQueryCommand(t *testing.T) {
 	}
 	// From a file with -f.
 	f := filepath.Join(t.TempDir(), "q.kql")
-	if err := os.WriteFile(f, []byte("// admins\nCopilotActivity\n| where ActorUserType == 'Admin'\n| count\n"), 0o600); err != nil {
+	// It starts with the byte order mark Windows editors write.
+	if err := os.WriteFile(f, []byte("\ufeff// admins\nCopilotActivity\n| where ActorUserType == 'Admin'\n| count\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if out, stderr, code = run(t, "query", "--data", data, "--format", "csv", "-f", f); code != 0 || out != "Count\n3\n" {
