@@ -62,6 +62,13 @@ func loadConfig(cmd *cobra.Command, path string) (config.Config, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		var ve *config.ValidationError
+		if errors.As(err, &ve) && ve.OnlyCredentials() {
+			// The other tenants still run; these fail on their own, each poll.
+			for _, p := range ve.Problems {
+				fmt.Fprintf(cmd.ErrOrStderr(), "aiwatch: warning: %s; that tenant will fail until it is fixed\n", p)
+			}
+			return cfg, nil
+		}
 		if errors.As(err, &ve) {
 			for _, p := range ve.Problems {
 				fmt.Fprintln(cmd.ErrOrStderr(), p)

@@ -417,3 +417,23 @@ func freeLoopbackAddr(t *testing.T) string {
 	ln.Close()
 	return addr
 }
+
+// A tenant whose secret cannot be read at all (its variable unset) fails on
+// its own: collect warns, collects the other tenant, and exits 1. config
+// check still calls it an error.
+func TestCollectWithOneUnreadableSecret(t *testing.T) {
+	f, base := startFakeAPI(t, o365fake.Options{})
+	want := publishSet(f, crashTenantA, "u", 3, 10, time.Now())
+	t.Setenv("AIWATCH_TEST_SECRET_B", "")
+	dir := t.TempDir()
+	cfg := collectConfig(t, base, dir, "127.0.0.1:0", true)
+	out, errOut, code := run(t, "collect", "--once", "--config", cfg)
+	if code != 1 || !strings.Contains(errOut, `warning: tenants[1] (name "fabrikam"): client_secret_env "AIWATCH_TEST_SECRET_B" is not set in the environment`) ||
+		!strings.Contains(out, "contoso: ok: 3 blobs") || !strings.Contains(out, "fabrikam: FAILED:") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	assertCollected(t, collectedIDs(t, dir), want)
+	if _, errOut, code := run(t, "config", "check", cfg); code == 0 || !strings.Contains(errOut, "AIWATCH_TEST_SECRET_B") {
+		t.Errorf("config check: exit %d %s", code, errOut)
+	}
+}

@@ -152,6 +152,15 @@ func (s Server) Token() (string, error) {
 // ValidationError lists every problem found, each one actionable.
 type ValidationError struct {
 	Problems []string
+	// Credentials are the problems (also in Problems) of a tenant's secret
+	// or certificate that cannot be read. A collector can run without that
+	// tenant: it fails on its own, as a tenant whose secret is refused does.
+	Credentials []string
+}
+
+// OnlyCredentials reports whether every problem is a credential problem.
+func (e *ValidationError) OnlyCredentials() bool {
+	return len(e.Problems) > 0 && len(e.Credentials) == len(e.Problems)
 }
 
 func (e *ValidationError) Error() string {
@@ -182,11 +191,13 @@ func Load(path string) (Config, error) {
 		problems = ve.Problems
 	}
 	var ve *ValidationError
+	var cred []string
 	if errors.As(cfg.Validate(), &ve) {
 		problems = append(problems, ve.Problems...)
+		cred = ve.Credentials
 	}
 	if len(problems) > 0 {
-		return cfg, fmt.Errorf("config %s: %w", path, &ValidationError{Problems: problems})
+		return cfg, fmt.Errorf("config %s: %w", path, &ValidationError{Problems: problems, Credentials: cred})
 	}
 	return cfg, nil
 }
@@ -255,7 +266,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 // checks that named secrets exist and certificates load, without keeping
 // their values.
 func (c Config) Validate() error {
-	var p []string
+	var p, cred []string
 	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
 
 	if strings.TrimSpace(c.DataDir) == "" {
@@ -284,6 +295,11 @@ func (c Config) Validate() error {
 			at += fmt.Sprintf(" (name %q)", t.Name)
 		}
 		tadd := func(format string, args ...any) { add(at+": "+format, args...) }
+		// A credential that cannot be read fails that tenant only.
+		cadd := func(err error) {
+			tadd("%v", err)
+			cred = append(cred, p[len(p)-1])
+		}
 
 		switch {
 		case t.Name == "":
@@ -328,11 +344,11 @@ func (c Config) Validate() error {
 			tadd("set exactly one of client_secret_env, client_secret_file, certificate_file")
 		case t.CertificateFile != "":
 			if err := t.checkCertificate(now); err != nil {
-				tadd("%v", err)
+				cadd(err)
 			}
 		default:
 			if _, err := t.Secret(); err != nil {
-				tadd("%v", err)
+				cadd(err)
 			}
 		}
 		if t.KeyFile != "" && t.CertificateFile == "" {
@@ -415,7 +431,7 @@ func (c Config) Validate() error {
 	}
 
 	if len(p) > 0 {
-		return &ValidationError{Problems: p}
+		return &ValidationError{Problems: p, Credentials: cred}
 	}
 	return nil
 }
