@@ -78,6 +78,8 @@ func TestErrors(t *testing.T) {
 		{`CopilotActivity | where datetime_diff("fortnight", TimeGenerated, TimeGenerated) > 1`, 1, 39, `unsupported datetime_diff period "fortnight"`},
 		{`CopilotActivity | where format_datetime(TimeGenerated, "yyyy MMM") == ""`, 1, 56, `format_datetime(): unsupported specifier "MMM"`},
 		{`CopilotActivity | where Foo == 1`, 1, 25, `unknown column or name "Foo"`},
+		{`CopilotActivity | summarize count() by bin(TimeGenerated, 0s)`, 1, 59, `bin() needs a positive bin size`},
+		{"let size = -5;\nprint bin(3, size)", 2, 14, `bin() needs a positive bin size`},
 		{`CopilotActivity | where ActorName == "x`, 1, 38, `string literal not closed`},
 		{`CopilotActivity | where TimeGenerated > ago(5y)`, 1, 46, `unknown timespan unit "y"`},
 		{`Nope | count`, 1, 1, `unknown table "Nope"`},

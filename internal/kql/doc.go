@@ -40,6 +40,8 @@
 //   - Integer division truncates toward zero; real division otherwise.
 //   - now() and ago(constant) are literals computed once from Options.Now.
 //   - bin(datetime, span) buckets from the Unix epoch (7d bins start on Thursdays).
+//     A bin size that is not positive is refused when it is a constant and
+//     gives null when it is computed per row.
 //   - Sorting is explicit: desc by default; nulls first ascending, last
 //     descending. The order is carried by a hidden row_number() column to
 //     the final SELECT, since SQL does not keep a CTE's ORDER BY. top n

@@ -101,6 +101,13 @@ func (c *compiler) call(call *Call, r *relation) (string, Type, error) {
 			return "", "", err
 		}
 		x, size := a[0], a[1]
+		if l, ok := c.resolveLet(call.Args[1]).(*Lit); ok {
+			v, num := constNumber(l)
+			d, span := l.Val.(time.Duration)
+			if num && v <= 0 || span && d <= 0 {
+				return "", "", c.errf(call.Args[1].exprPos(), "%s() needs a positive bin size", name)
+			}
+		}
 		switch {
 		case x.t == TDatetime && size.t == TTimespan:
 			// Bins are aligned to the Unix epoch, as in KQL. A day, hour,
@@ -113,12 +120,14 @@ func (c *compiler) call(call *Call, r *relation) (string, Type, error) {
 					}
 				}
 			}
-			return fmt.Sprintf("time_bucket(%s, %s, TIMESTAMP '1970-01-01 00:00:00')", size.sql, x.sql), TDatetime, nil
+			// A size computed per row that is not positive gives null, not
+			// DuckDB's error.
+			return fmt.Sprintf("(CASE WHEN %[1]s > INTERVAL 0 SECOND THEN time_bucket(%[1]s, %[2]s, TIMESTAMP '1970-01-01 00:00:00') END)", size.sql, x.sql), TDatetime, nil
 		case x.t.numeric() && size.t.numeric():
 			if x.t.integer() && size.t.integer() {
-				return fmt.Sprintf("CAST(floor(%s / %s) * %s AS BIGINT)", x.sql, size.sql, size.sql), TLong, nil
+				return fmt.Sprintf("(CASE WHEN %[2]s > 0 THEN CAST(floor(%[1]s / %[2]s) * %[2]s AS BIGINT) END)", x.sql, size.sql), TLong, nil
 			}
-			return fmt.Sprintf("(floor(%s / %s) * %s)", x.sql, size.sql, size.sql), TReal, nil
+			return fmt.Sprintf("(CASE WHEN %[2]s > 0 THEN floor(%[1]s / %[2]s) * %[2]s END)", x.sql, size.sql), TReal, nil
 		}
 		return "", "", c.errf(call.Pos, "%s() takes a datetime and a timespan, or two numbers; found %s and %s", name, x.t, size.t)
 	case "startofday", "startofmonth", "startofyear":
