@@ -72,8 +72,8 @@ type Job struct {
 	// RecordTypeFilters(Registry).
 	RecordTypes []string
 
-	stateKey string // TenantID, with the record types when they are not all
-	Registry    *audit.Registry // default audit.NewRegistry(audit.Numbering371)
+	stateKey string          // TenantID, with the record types when they are not all
+	Registry *audit.Registry // default audit.NewRegistry(audit.Numbering371)
 	// Again queries every interval, even those done by an earlier run, and
 	// ignores a saved cursor.
 	Again bool

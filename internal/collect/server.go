@@ -2,9 +2,9 @@ package collect
 
 import (
 	"context"
-	"errors"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
