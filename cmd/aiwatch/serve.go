@@ -117,6 +117,9 @@ func runServe(cmd *cobra.Command, cfgPath, numbering string) error {
 		}
 	}()
 
+	if cfg.Server.Listen == "off" {
+		return &exitError{code: 2, msg: "serve needs server.listen, the address of its API; \"off\" is for collect alone"}
+	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on server.listen %s: %w", cfg.Server.Listen, err)

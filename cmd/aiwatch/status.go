@@ -84,7 +84,7 @@ func runStatus(cmd *cobra.Command, cfgPath, format string) error {
 // statusFromCollector asks the process that holds the data directory.
 func statusFromCollector(cmd *cobra.Command, sc config.Server, dir, format string) error {
 	locked := fmt.Sprintf("the data directory %s is locked by a running aiwatch process (such as collect)", dir)
-	if sc.Listen == "" {
+	if sc.Listen == "" || sc.Listen == "off" {
 		return &exitError{code: 1, msg: locked + "; set server.listen in the config to read its status"}
 	}
 	token, terr := sc.Token()

@@ -380,9 +380,12 @@ func (c Config) Validate() error {
 	}
 
 	srv := c.Server
-	host, _, err := net.SplitHostPort(srv.Listen)
-	if err != nil {
-		add("server.listen %q is not host:port, e.g. 127.0.0.1:8080", srv.Listen)
+	// "off": collect serves no /metrics or /status (serve refuses it).
+	host, _, err := "127.0.0.1", "", error(nil)
+	if srv.Listen != "off" {
+		if host, _, err = net.SplitHostPort(srv.Listen); err != nil {
+			add("server.listen %q is not host:port, e.g. 127.0.0.1:8080, or off", srv.Listen)
+		}
 	}
 	switch {
 	case srv.TokenEnv != "" && srv.TokenFile != "":

@@ -283,7 +283,7 @@ func TestValidateMessages(t *testing.T) {
 		{"data dir", func(c *Config) { c.DataDir = " " },
 			[]string{`data_dir is empty; set the directory that holds the database`}},
 		{"server", func(c *Config) { c.Server.Listen = "8080" },
-			[]string{`server.listen "8080" is not host:port, e.g. 127.0.0.1:8080`}},
+			[]string{`server.listen "8080" is not host:port, e.g. 127.0.0.1:8080, or off`}},
 		{"server open without token", func(c *Config) { c.Server.Listen = "0.0.0.0:8080" },
 			[]string{`server.listen "0.0.0.0:8080" is not a loopback address; set server.token_env or server.token_file so the API requires a token`}},
 		{"server open with token", func(c *Config) { c.Server.Listen = ":8080"; c.Server.TokenEnv = "AIWATCH_TEST_SECRET" }, nil},
@@ -341,5 +341,14 @@ func TestServerTokenTrimmed(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("%q: token %q, err %v; want %q", content, got, err, want)
 		}
+	}
+}
+
+// server.listen "off" is valid: collect then serves no /metrics or /status.
+func TestListenOff(t *testing.T) {
+	c := Default()
+	c.Server.Listen = "off"
+	if err := c.Validate(); err != nil {
+		t.Errorf("listen off: %v", err)
 	}
 }
