@@ -134,15 +134,26 @@ func runCollect(cmd *cobra.Command, cfgPath, listen, numbering string, once bool
 		return nil
 	}
 	results := c.Once(ctx)
+	if ctx.Err() != nil {
+		// The tenants stopped because they were asked to, not because they failed.
+		for i := range results {
+			if err := results[i].Err; err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.Cause(ctx))) {
+				results[i].Err = errInterrupted
+			}
+		}
+	}
 	failed := printSummary(cmd.OutOrStdout(), results)
 	if ctx.Err() != nil {
-		return &exitError{code: 1, msg: "interrupted; the next run continues where this one stopped"}
+		return &exitError{code: 130, msg: "interrupted; the next run continues where this one stopped"}
 	}
 	if failed > 0 {
 		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d tenant(s) failed", failed, len(cfg.Tenants))}
 	}
 	return nil
 }
+
+// errInterrupted replaces a tenant's error when a signal stopped the run.
+var errInterrupted = errors.New("interrupted")
 
 // serveStatus starts the /metrics and /status server.
 func serveStatus(listen string, sc config.Server, c *collect.Collector, reg *prometheus.Registry) (*http.Server, error) {
