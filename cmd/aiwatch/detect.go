@@ -470,6 +470,10 @@ func newIncidentsCmd() *cobra.Command {
 			up.Classification, up.ClassificationReason = set("classification", &u.classification), set("reason", &u.reason)
 			up.ClassificationComment = set("classification-comment", &u.classComment)
 			up.AddTags, up.RemoveTags, up.Comment = u.addTags, u.removeTags, u.comment
+			if up.IsZero() {
+				return &exitError{code: 2, msg: fmt.Sprintf("incidents update %s changes nothing: give at least one of "+
+					"--status, --severity, --owner, --classification, --reason, --classification-comment, --comment, --add-tag, --remove-tag", args[0])}
+			}
 			by := u.by
 			if by == "" {
 				by = os.Getenv("USER")

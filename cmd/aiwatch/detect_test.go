@@ -96,3 +96,32 @@ func TestDetectRefusesUnknownNames(t *testing.T) {
 		t.Fatalf("alerts --severity Critical: exit %d: %s", code, stderr)
 	}
 }
+
+// An update without a change is refused before the data directory is
+// opened, naming the flags that make one; a flag that does change something
+// gets past the check (and here finds no incident).
+func TestIncidentsUpdateNeedsAChange(t *testing.T) {
+	const nothing = "aiwatch: incidents update 7 changes nothing: give at least one of --status, --severity, --owner, " +
+		"--classification, --reason, --classification-comment, --comment, --add-tag, --remove-tag\n"
+	tests := []struct {
+		name     string
+		flags    []string
+		code     int
+		contains string
+	}{
+		{"no flags", nil, 2, nothing},
+		{"only who", []string{"--by", "ana"}, 2, nothing},
+		{"empty comment", []string{"--comment", ""}, 2, nothing},
+		{"unassign owner", []string{"--owner", ""}, 1, "no such incident"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			args := append([]string{"incidents", "update", "7", "--data", data}, tc.flags...)
+			stdout, stderr, code := run(t, args...)
+			if code != tc.code || stdout != "" || !strings.Contains(stderr, tc.contains) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and %q", code, stdout, stderr, tc.code, tc.contains)
+			}
+		})
+	}
+}

@@ -39,6 +39,14 @@ type Update struct {
 	Comment               string   `json:"comment,omitempty"`
 }
 
+// IsZero reports whether u changes nothing: the CLI and the API refuse such
+// an update rather than answer as if something was done.
+func (u Update) IsZero() bool {
+	return u.Status == nil && u.Severity == nil && u.Owner == nil && u.Classification == nil &&
+		u.ClassificationReason == nil && u.ClassificationComment == nil && u.Title == nil &&
+		len(u.AddTags) == 0 && len(u.RemoveTags) == 0 && u.Comment == ""
+}
+
 // UpdateError is a change that cannot be made, said so a user can fix it.
 type UpdateError struct{ Msg string }
 

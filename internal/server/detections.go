@@ -196,8 +196,7 @@ func (a *api) updateIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if u.Status == nil && u.Severity == nil && u.Owner == nil && u.Classification == nil && u.ClassificationReason == nil &&
-		u.ClassificationComment == nil && u.Title == nil && len(u.AddTags) == 0 && len(u.RemoveTags) == 0 && u.Comment == "" {
+	if u.IsZero() {
 		writeError(w, http.StatusBadRequest, "the update changes nothing: set status, severity, owner, title, classification, classificationReason, classificationComment, addTags, removeTags or comment")
 		return
 	}
