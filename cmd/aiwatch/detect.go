@@ -263,14 +263,15 @@ func newAlertsCmd() *cobra.Command {
 			if err := checkChoice("--severity", severity, detect.Severities); err != nil {
 				return err
 			}
-			f := detect.AlertFilter{Severity: severity, RuleID: rule, Limit: limit}
-			if since != "" {
-				t, err := parseSince(since)
-				if err != nil {
-					return err
-				}
-				f.Since = t
+			if err := checkLimit(limit); err != nil {
+				return err
 			}
+			f := detect.AlertFilter{Severity: severity, RuleID: rule, Limit: limit}
+			t, err := config.ParseSince(since, time.Now())
+			if err != nil {
+				return fmt.Errorf("--since %w", err)
+			}
+			f.Since = t
 			st, client, err := openOrServer(cmd.Context(), true)
 			if err != nil {
 				return err
@@ -296,22 +297,18 @@ func newAlertsCmd() *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json or csv")
 	cmd.Flags().StringVar(&severity, "severity", "", "only this severity (Informational, Low, Medium, High)")
 	cmd.Flags().StringVar(&rule, "rule", "", "only this rule (id or name)")
-	cmd.Flags().StringVar(&since, "since", "", "only alerts whose activity ends at or after this time (RFC 3339, a date, or a duration back from now like 24h or 7d)")
+	cmd.Flags().StringVar(&since, "since", "", "only alerts whose activity ends at or after this time (RFC 3339, a date in UTC, or a duration back from now like 24h or 7d)")
 	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many (0: all)")
 	return cmd
 }
 
-// parseSince reads an absolute time or a duration back from now.
-func parseSince(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
+// checkLimit refuses a negative --limit, which would otherwise list
+// everything as 0 does.
+func checkLimit(limit int) error {
+	if limit < 0 {
+		return fmt.Errorf("--limit %d is negative; give the most rows to list, or 0 for all", limit)
 	}
-	if d, err := config.ParseDuration(s); err == nil {
-		return time.Now().UTC().Add(-d.D()), nil
-	}
-	return time.Time{}, fmt.Errorf("--since %q is neither a time (2026-03-01, 2026-03-01T10:00:00Z) nor a duration (24h, 7d)", s)
+	return nil
 }
 
 func writeAlerts(w io.Writer, format string, as []detect.Alert) error {
@@ -361,6 +358,9 @@ func newIncidentsCmd() *cobra.Command {
 				return err
 			}
 			if err := checkChoice("--status", status, detect.Statuses); err != nil {
+				return err
+			}
+			if err := checkLimit(limit); err != nil {
 				return err
 			}
 			st, client, err := openOrServer(cmd.Context(), true)

@@ -125,3 +125,36 @@ func TestIncidentsUpdateNeedsAChange(t *testing.T) {
 		})
 	}
 }
+
+// alerts and incidents list refuse filters that would silently select
+// nothing or everything, saying what they expect; --since takes a date as
+// the API's since does.
+func TestListFlagsChecked(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	if _, stderr, code := run(t, "import", "--data", data, "../../testdata/fixtures/copilot-interactions.jsonl"); code != 0 {
+		t.Fatalf("import: %s", stderr)
+	}
+	tests := []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"alerts", "--since", "-1h"}, 1, `aiwatch: --since "-1h" is a negative duration; give how far back from now to start, such as 24h or 7d` + "\n"},
+		{[]string{"alerts", "--since", "last week"}, 1, `aiwatch: --since "last week" is neither a time (2026-03-01, 2026-03-01T10:00:00Z) nor a duration back from now (24h, 7d)` + "\n"},
+		{[]string{"alerts", "--limit", "-5"}, 1, "aiwatch: --limit -5 is negative; give the most rows to list, or 0 for all\n"},
+		{[]string{"incidents", "list", "--limit", "-5"}, 1, "aiwatch: --limit -5 is negative; give the most rows to list, or 0 for all\n"},
+		{[]string{"alerts", "--since", "2026-12-01", "--format", "json"}, 0, ""},
+		{[]string{"alerts", "--since", "24h", "--limit", "0", "--format", "json"}, 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			stdout, stderr, code := run(t, append(tc.args, "--data", data)...)
+			if code != tc.code || stderr != tc.stderr {
+				t.Fatalf("exit %d, stderr %q; want exit %d, %q", code, stderr, tc.code, tc.stderr)
+			}
+			if code == 0 && stdout != "[]\n" {
+				t.Fatalf("stdout %q, want no alerts", stdout)
+			}
+		})
+	}
+}

@@ -133,8 +133,8 @@ func (a *api) alerts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var f AlertFilter
 	var err error
-	if f.Since, err = parseSince(q.Get("since"), a.opts.Now()); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	if f.Since, err = config.ParseSince(q.Get("since"), a.opts.Now()); err != nil {
+		writeError(w, http.StatusBadRequest, "since "+err.Error())
 		return
 	}
 	if f.Severity, err = enumParam(q, "severity", Severities); err != nil {
@@ -291,21 +291,4 @@ func (a *api) limitParam(q url.Values) (int, error) {
 		return 0, fmt.Errorf("limit %q must be a whole number from 1 to %d", v, a.opts.MaxRows)
 	}
 	return n, nil
-}
-
-// parseSince reads since as an RFC 3339 time or a duration back from now
-// ("24h", "7d").
-func parseSince(v string, now time.Time) (time.Time, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC(), nil
-	}
-	d, err := config.ParseDuration(v)
-	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("since %q is neither an RFC 3339 time (2026-03-01T00:00:00Z) nor a duration back from now (24h, 7d)", v)
-	}
-	return now.Add(-d.D()).UTC(), nil
 }

@@ -212,3 +212,42 @@ func TestWithoutDetectionsOrStatus(t *testing.T) {
 		}
 	}
 }
+
+// since takes what the CLI's --since takes (they share the parser): a
+// date, an RFC 3339 time or a duration back from now; a negative duration
+// or other text is a 400 saying what is expected.
+func TestAlertsSince(t *testing.T) {
+	fake := newFake()
+	srv := startServer(t, Options{Store: fixtureStore(t), Detections: fake, MaxRows: 500})
+	api := srv.URL + "/api/v1/alerts?since="
+	tests := []struct {
+		since string
+		code  int
+		want  time.Time // the filter the engine got
+		err   string
+	}{
+		{"2026-03-01", 200, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ""},
+		{"2026-03-01T06:30:00Z", 200, time.Date(2026, 3, 1, 6, 30, 0, 0, time.UTC), ""},
+		{"7d", 200, time.Date(2026, 2, 26, 12, 0, 0, 0, time.UTC), ""},
+		{"-1h", 400, time.Time{}, `since "-1h" is a negative duration; give how far back from now to start, such as 24h or 7d`},
+		{"yesterday", 400, time.Time{}, `since "yesterday" is neither a time (2026-03-01, 2026-03-01T10:00:00Z) nor a duration back from now (24h, 7d)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.since, func(t *testing.T) {
+			fake.alertF = nil
+			code, _, body := call(t, "GET", api+tc.since, testToken, "")
+			if code != tc.code {
+				t.Fatalf("HTTP %d, want %d: %s", code, tc.code, body)
+			}
+			if tc.err != "" {
+				if got := errorOf(t, body).Error; got != tc.err || len(fake.alertF) != 0 {
+					t.Fatalf("error %q (engine called %d times), want %q", got, len(fake.alertF), tc.err)
+				}
+				return
+			}
+			if len(fake.alertF) != 1 || !fake.alertF[0].Since.Equal(tc.want) {
+				t.Fatalf("filters %+v, want since %v", fake.alertF, tc.want)
+			}
+		})
+	}
+}
