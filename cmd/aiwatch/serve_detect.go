@@ -149,9 +149,16 @@ func apiError(err error) error {
 	var ue *detect.UpdateError
 	switch {
 	case errors.Is(err, detect.ErrNotFound):
-		return errors.Join(server.ErrNotFound, err)
+		return notFound{err}
 	case errors.As(err, &ue):
 		return server.Invalid("%s", ue.Msg)
 	}
 	return err
 }
+
+// notFound answers 404 with the desk's message alone: errors.Join would put
+// server.ErrNotFound's text and a line break before it.
+type notFound struct{ err error }
+
+func (e notFound) Error() string   { return e.err.Error() }
+func (e notFound) Unwrap() []error { return []error{server.ErrNotFound, e.err} }

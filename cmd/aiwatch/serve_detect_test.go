@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +18,7 @@ import (
 	"github.com/aiwatch/aiwatch/internal/detect"
 	"github.com/aiwatch/aiwatch/internal/server"
 	"github.com/aiwatch/aiwatch/internal/simulate"
+	"github.com/aiwatch/aiwatch/internal/store"
 )
 
 // alertKeys lists alerts as "rule | window end | records", sorted.
@@ -155,5 +158,49 @@ func TestServeRestartMidSchedule(t *testing.T) {
 	}
 	if _, stderr, code := run(t, "alerts", "--data", live); code == 0 || !strings.Contains(stderr, "AIWATCH_TOKEN") {
 		t.Fatalf("alerts without a token while serve runs: exit %d, %s", code, stderr)
+	}
+}
+
+// The API's error bodies for the desk's refusals are one line holding the
+// desk's message, over a real store and a real HTTP server.
+func TestServeDetectionErrorBodies(t *testing.T) {
+	st, err := store.Open(context.Background(), t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h, err := server.New(server.Options{Store: st, Token: "tok", Detections: &detections{desk: detect.NewDesk(st, nil)},
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	tests := []struct {
+		method, path, body string
+		code               int
+		want               string
+	}{
+		{"GET", "/api/v1/incidents/99", "", 404, `{"error":"incident 99: no such incident"}` + "\n"},
+		{"PATCH", "/api/v1/incidents/99", `{"status":"Active"}`, 404, `{"error":"incident 99: no such incident"}` + "\n"},
+		{"POST", "/api/v1/incidents/99/comments", `{"message":"x"}`, 404, `{"error":"incident 99: no such incident"}` + "\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer tok")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.code || string(b) != tc.want {
+				t.Fatalf("HTTP %d %q; want %d %q", resp.StatusCode, b, tc.code, tc.want)
+			}
+		})
 	}
 }

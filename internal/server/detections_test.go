@@ -251,3 +251,44 @@ func TestAlertsSince(t *testing.T) {
 		})
 	}
 }
+
+// Every error body is one line of JSON, whatever the message it carries.
+func TestErrorBodiesOneLine(t *testing.T) {
+	fake := newFake()
+	srv := startServer(t, Options{Store: fixtureStore(t), Detections: fake, MaxRows: 500})
+	tests := []struct {
+		name, path string
+		rulesErr   error
+		code       int
+		want       string
+	}{
+		{"unknown path", "/api/v1/nothing", nil, 404, `{"error":"no API endpoint /api/v1/nothing"}`},
+		{"newline in the path", "/api/v1/a%0Ab", nil, 404, `{"error":"no API endpoint /api/v1/a; b"}`},
+		{"missing incident", "/api/v1/incidents/INC-9", nil, 404, `{"error":"incident INC-9: not found"}`},
+		{"multi-line engine error", "/api/v1/rules", errors.New("Binder Error: no column x\n\nLINE 1: SELECT x\r\n"), 500,
+			`{"error":"Binder Error: no column x; LINE 1: SELECT x"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake.rulesErr = tc.rulesErr
+			code, _, body := call(t, "GET", srv.URL+tc.path, testToken, "")
+			if code != tc.code || body != tc.want+"\n" {
+				t.Fatalf("HTTP %d %q; want %d %q", code, body, tc.code, tc.want+"\n")
+			}
+		})
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":              "plain",
+		"a\nb":               "a; b",
+		"a\r\n\r\n  b  \n":   "a; b",
+		"\n":                 "",
+		"not found\nINC-1 x": "not found; INC-1 x",
+	} {
+		if got := oneLine(in); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

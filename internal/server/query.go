@@ -81,7 +81,7 @@ func (a *api) query(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var ke *kql.Error
 		if errors.As(err, &ke) {
-			writeJSON(w, http.StatusBadRequest, errorBody{Error: "cannot compile the query: " + ke.Error(), Line: ke.Line, Column: ke.Column})
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: oneLine("cannot compile the query: " + ke.Error()), Line: ke.Line, Column: ke.Column})
 			return
 		}
 		if strings.HasPrefix(err.Error(), "internal error") {

@@ -254,7 +254,22 @@ type errorBody struct {
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, errorBody{Error: msg})
+	writeJSON(w, code, errorBody{Error: oneLine(msg)})
+}
+
+// oneLine joins the lines of a message with "; " so every error body is one
+// line, whatever the error came from (DuckDB, for one, writes several).
+func oneLine(msg string) string {
+	if !strings.ContainsAny(msg, "\r\n") {
+		return msg
+	}
+	var parts []string
+	for _, l := range strings.FieldsFunc(msg, func(r rune) bool { return r == '\r' || r == '\n' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // writeJSON encodes v; a nil slice is written as [] so lists stay lists.
