@@ -34,11 +34,12 @@ func newRulesValidateCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate [PATH...]",
 		Short: "Validate rule files and directories; print every problem",
-		Long: `Validate reads each rule file (directories: every *.yaml and *.yml under them),
-checks it the way Sentinel would, compiles its query and checks the columns its
-entity mappings, custom details and alert details name. It prints every problem
-on a line, then "N rules, E errors, W warnings", and exits non-zero when there is
-an error. Without a PATH it validates the built-in rule pack.`,
+		Long: `Validate reads each rule file once (directories: every *.yaml and *.yml under
+them; a directory without any is an error), checks it the way Sentinel would,
+compiles its query and checks the columns its entity mappings, custom details
+and alert details name. It prints every problem on a line, then "N rules,
+E errors, W warnings", and exits non-zero when there is an error. Without a
+PATH it validates the built-in rule pack.`,
 		Example: `  aiwatch rules validate rules/
   aiwatch rules validate Detections/CopilotJailbreak.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -38,3 +38,26 @@ func TestRulesListCommand(t *testing.T) {
 		t.Errorf("json: exit %d %v\n%s\n%s", code, err, out, stderr)
 	}
 }
+
+func TestRulesValidateDistinctAndEmpty(t *testing.T) {
+	empty := t.TempDir()
+	file := ruleTestdata + "sentinel/copilot-jailbreak-first-message.yaml"
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+	}{
+		{"same file twice", []string{file, file, "./" + file}, 0, "1 rule, 0 errors, 0 warnings\n"},
+		{"empty directory", []string{empty}, 1,
+			empty + ": no rule files found in this directory (looked for *.yaml and *.yml files, in subdirectories too)\n0 rules, 1 error, 0 warnings\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := run(t, append([]string{"rules", "validate"}, tc.args...)...)
+			if code != tc.code || out != tc.stdout {
+				t.Fatalf("exit %d, stdout %q (stderr %q); want exit %d, %q", code, out, stderr, tc.code, tc.stdout)
+			}
+		})
+	}
+}

@@ -19,6 +19,12 @@ type Loader struct {
 	// apart files of an embedded pack ("builtin:") from files on disk.
 	Prefix string
 	seen   map[string]string // rule id → file that loaded it first
+	// read holds the absolute paths of the files LoadPaths has read, so a
+	// file named twice (a.yaml ./a.yaml, or a file and its directory) is
+	// read once instead of clashing with itself.
+	read map[string]bool
+	// disk is the absolute directory LoadFS walks when it walks one on disk.
+	disk string
 }
 
 // NewLoader returns a loader compiling against cat.
@@ -47,8 +53,16 @@ func isRuleFile(name string) bool {
 // whose names start with "." (.git, editor leftovers) are skipped. One bad
 // file never stops the others.
 func (l *Loader) LoadFS(fsys fs.FS, dir string) ([]*Rule, []Problem) {
+	rules, probs, _ := l.loadFS(fsys, dir)
+	return rules, probs
+}
+
+// loadFS is LoadFS, also counting the rule files found (those read before
+// by LoadPaths included).
+func (l *Loader) loadFS(fsys fs.FS, dir string) ([]*Rule, []Problem, int) {
 	var rules []*Rule
 	var probs []Problem
+	found := 0
 	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			probs = append(probs, Problem{File: l.Prefix + p, Message: fmt.Sprintf("cannot read: %v", err)})
@@ -66,6 +80,10 @@ func (l *Loader) LoadFS(fsys fs.FS, dir string) ([]*Rule, []Problem) {
 		if p != dir && (!isRuleFile(p) || strings.HasPrefix(d.Name(), ".")) {
 			return nil
 		}
+		found++
+		if l.disk != "" && l.once(filepath.Join(l.disk, filepath.FromSlash(p))) {
+			return nil
+		}
 		data, rerr := fs.ReadFile(fsys, p)
 		if rerr != nil {
 			probs = append(probs, Problem{File: l.Prefix + p, Message: fmt.Sprintf("cannot read: %v", rerr)})
@@ -81,21 +99,42 @@ func (l *Loader) LoadFS(fsys fs.FS, dir string) ([]*Rule, []Problem) {
 	if err != nil {
 		probs = append(probs, Problem{File: l.Prefix + dir, Message: fmt.Sprintf("cannot read: %v", err)})
 	}
-	return rules, probs
+	return rules, probs, found
+}
+
+// once reports whether the file at abs was read before, and marks it read.
+func (l *Loader) once(abs string) bool {
+	if l.read == nil {
+		l.read = map[string]bool{}
+	}
+	if l.read[abs] {
+		return true
+	}
+	l.read[abs] = true
+	return false
 }
 
 // LoadPaths loads files (whatever their extension) and directories (their
-// *.yaml and *.yml files, recursively), in the order given.
+// *.yaml and *.yml files, recursively), in the order given. A file named
+// more than once is read once; a directory without rule files is a problem.
 func (l *Loader) LoadPaths(paths []string) ([]*Rule, []Problem) {
 	var rules []*Rule
 	var probs []Problem
 	for _, p := range paths {
+		p = filepath.Clean(p)
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			abs = p
+		}
 		st, err := os.Stat(p)
 		if err != nil {
 			probs = append(probs, Problem{File: p, Message: fmt.Sprintf("cannot read: %v", err)})
 			continue
 		}
 		if !st.IsDir() {
+			if l.once(abs) {
+				continue
+			}
 			data, err := os.ReadFile(p)
 			if err != nil {
 				probs = append(probs, Problem{File: p, Message: fmt.Sprintf("cannot read: %v", err)})
@@ -110,10 +149,17 @@ func (l *Loader) LoadPaths(paths []string) ([]*Rule, []Problem) {
 		}
 		// Names inside the directory are slash-separated; the prefix makes
 		// them the paths a user would type.
-		sub := &Loader{Catalog: l.Catalog, seen: l.seen, Prefix: strings.TrimSuffix(filepath.ToSlash(filepath.Clean(p)), "/") + "/"}
-		rs, ps := sub.LoadFS(os.DirFS(p), ".")
+		if l.read == nil {
+			l.read = map[string]bool{}
+		}
+		sub := &Loader{Catalog: l.Catalog, seen: l.seen, read: l.read, disk: abs,
+			Prefix: strings.TrimSuffix(filepath.ToSlash(p), "/") + "/"}
+		rs, ps, found := sub.loadFS(os.DirFS(p), ".")
 		rules = append(rules, rs...)
 		probs = append(probs, ps...)
+		if found == 0 && len(ps) == 0 {
+			probs = append(probs, Problem{File: p, Message: "no rule files found in this directory (looked for *.yaml and *.yml files, in subdirectories too)"})
+		}
 	}
 	return rules, probs
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -76,5 +77,56 @@ func TestLoadPaths(t *testing.T) {
 	if len(rs) != 0 || len(ps) != 1 || ps[0].File != "builtin:sentinel/copilot-plugin-toggled-quickly.yaml" ||
 		!strings.Contains(ps[0].Message, "already used by testdata/sentinel/copilot-plugin-toggled-quickly.yaml") {
 		t.Errorf("cross-source duplicate: %v %v", rs, ps)
+	}
+}
+
+// A file named twice, however spelt, and a file also found in a directory
+// named beside it are read once; a directory without rule files is an error
+// naming it.
+func TestLoadPathsDistinctAndEmpty(t *testing.T) {
+	dir := t.TempDir()
+	rulesDir := filepath.Join(dir, "rules")
+	empty := filepath.Join(dir, "empty")
+	for _, d := range []string{filepath.Join(rulesDir, "sub"), filepath.Join(empty, "sub")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	one := filepath.Join(rulesDir, "one.yaml")
+	for _, f := range []string{one, filepath.Join(empty, "notes.txt"), filepath.Join(empty, ".hidden.yaml")} {
+		if err := os.WriteFile(f, []byte(mk(nil)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	const none = "no rule files found in this directory (looked for *.yaml and *.yml files, in subdirectories too)"
+	tests := []struct {
+		name  string
+		paths []string
+		files []string // of the rules loaded
+		probs []string
+	}{
+		{"same file twice", []string{"rules/one.yaml", "rules/one.yaml"}, []string{"rules/one.yaml"}, nil},
+		{"spelt differently", []string{"rules/one.yaml", "./rules//one.yaml", one}, []string{"rules/one.yaml"}, nil},
+		{"file then its directory", []string{"rules/one.yaml", "rules"}, []string{"rules/one.yaml"}, nil},
+		{"directory then its file", []string{"rules/", "rules/sub/../one.yaml"}, []string{"rules/one.yaml"}, nil},
+		{"directory twice", []string{"rules", "./rules/"}, []string{"rules/one.yaml"}, nil},
+		{"empty directory", []string{"empty"}, nil, []string{"empty: " + none}},
+		{"empty and full", []string{"empty/", "rules"}, []string{"rules/one.yaml"}, []string{"empty: " + none}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs, ps := LoadPaths(tc.paths, nil)
+			var files, probs []string
+			for _, r := range rs {
+				files = append(files, r.File)
+			}
+			for _, p := range ps {
+				probs = append(probs, p.Error())
+			}
+			if !slices.Equal(files, tc.files) || !slices.Equal(probs, tc.probs) {
+				t.Fatalf("rules from %q, problems %q; want %q, %q", files, probs, tc.files, tc.probs)
+			}
+		})
 	}
 }
