@@ -59,20 +59,30 @@ func (e *APIError) Fatal() bool {
 }
 
 // TokenError is a failed token request. Description is Entra ID's
-// error_description (an AADSTS message), never the credential.
+// error_description (an AADSTS message), never the credential. URL is the
+// token endpoint asked, without user info or query.
 type TokenError struct {
 	Status      int
 	Code        string
 	Description string
+	URL         string
 }
 
 func (e *TokenError) Error() string {
 	msg := fmt.Sprintf("token request failed: HTTP %d", e.Status)
+	// An answer without an OAuth error code did not come from a token
+	// endpoint (a wrong login endpoint, a proxy): say where the request went.
+	if e.Code == "" && e.URL != "" {
+		msg = fmt.Sprintf("token request to %s failed: HTTP %d", e.URL, e.Status)
+	}
 	if e.Code != "" {
 		msg += " " + e.Code
 	}
 	if e.Description != "" {
 		msg += ": " + e.Description
+	}
+	if e.Code == "" && e.Status == http.StatusNotFound {
+		msg += "; check the tenant's login endpoint"
 	}
 	return msg
 }

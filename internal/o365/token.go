@@ -200,16 +200,27 @@ func (ts *TokenSource) fetch(ctx context.Context) (string, time.Duration, error)
 	}
 	jerr := json.Unmarshal(body, &wire)
 	if resp.StatusCode != http.StatusOK {
-		return "", 0, &TokenError{Status: resp.StatusCode, Code: wire.Error, Description: firstLine(wire.Description)}
+		return "", 0, &TokenError{Status: resp.StatusCode, Code: wire.Error, Description: firstLine(wire.Description), URL: safeURL(tokenURL)}
 	}
 	if jerr != nil || wire.AccessToken == "" {
-		return "", 0, &TokenError{Status: resp.StatusCode, Description: "response holds no access_token"}
+		return "", 0, &TokenError{Status: resp.StatusCode, Description: "response holds no access_token", URL: safeURL(tokenURL)}
 	}
 	secs, err := strconv.ParseInt(strings.Trim(string(wire.ExpiresIn), `"`), 10, 64)
 	if err != nil || secs <= 0 {
 		secs = 300 // unknown lifetime: assume a short one rather than a long one
 	}
 	return wire.AccessToken, time.Duration(secs) * time.Second, nil
+}
+
+// safeURL is u for messages: no user info (a proxy password), query or
+// fragment.
+func safeURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(an unparsable URL)"
+	}
+	p.User, p.RawQuery, p.ForceQuery, p.Fragment, p.RawFragment = nil, "", false, "", ""
+	return p.String()
 }
 
 // firstLine keeps AADSTS descriptions to their first line (the rest is

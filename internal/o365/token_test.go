@@ -293,3 +293,53 @@ func TestCredentialsStringHidesSecret(t *testing.T) {
 		}
 	}
 }
+
+// An answer that is not Entra ID's OAuth error (a wrong login endpoint, a
+// proxy) names the URL asked, without user info, the secret or the body.
+func TestTokenErrorNamesURL(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		v1     bool
+		want   string // %s: the server's host
+	}{
+		{"wrong endpoint", 404, "<html>404 Not Found</html>", false,
+			"token request to http://%s/" + testTenant + "/oauth2/v2.0/token failed: HTTP 404; check the tenant's login endpoint"},
+		{"wrong endpoint v1", 404, "", true,
+			"token request to http://%s/" + testTenant + "/oauth2/token failed: HTTP 404; check the tenant's login endpoint"},
+		{"proxy error", 502, "Bad Gateway", false,
+			"token request to http://%s/" + testTenant + "/oauth2/v2.0/token failed: HTTP 502"},
+		{"no token in a 200", 200, `{"token_type":"Bearer"}`, false,
+			"token request to http://%s/" + testTenant + "/oauth2/v2.0/token failed: HTTP 200: response holds no access_token"},
+		{"OAuth error keeps its text", 400, `{"error":"invalid_request","error_description":"AADSTS90002: Tenant not found."}`, false,
+			"token request failed: HTTP 400 invalid_request: AADSTS90002: Tenant not found."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, tc.body)
+			}))
+			defer srv.Close()
+			host := strings.TrimPrefix(srv.URL, "http://")
+			// User info in the login URL (a proxy's) is never repeated.
+			ts := NewTokenSource(srv.Client(), "http://proxyuser:proxypass@"+host, testTenant, "https://manage.office.com",
+				Credentials{ClientID: testClient, ClientSecret: testSecret}, nil)
+			ts.V1 = tc.v1
+			_, err := ts.Token(context.Background())
+			var te *TokenError
+			if !errors.As(err, &te) || te.Status != tc.status {
+				t.Fatalf("err = %v", err)
+			}
+			if want := strings.ReplaceAll(tc.want, "%s", host); err.Error() != want {
+				t.Fatalf("err = %q, want %q", err, want)
+			}
+			for _, leak := range []string{testSecret, "proxypass", "proxyuser", "client_secret"} {
+				if strings.Contains(err.Error(), leak) {
+					t.Fatalf("err %q repeats %q", err, leak)
+				}
+			}
+		})
+	}
+}
