@@ -32,7 +32,7 @@ func newConfigCmd() *cobra.Command {
 }
 
 func runConfigCheck(cmd *cobra.Command, path string) error {
-	cfg, err := config.Load(path)
+	cfg, err := config.Check(path)
 	if err != nil {
 		var ve *config.ValidationError
 		if !errors.As(err, &ve) {
@@ -55,7 +55,9 @@ func runConfigCheck(cmd *cobra.Command, path string) error {
 	if len(names) == 1 {
 		word = "tenant"
 	}
-	list := ""
+	// No tenants is valid (import, query and detect need none), but say
+	// what it leaves out.
+	list := " (nothing to collect: collect needs one under tenants:)"
 	if len(names) > 0 {
 		list = " (" + strings.Join(names, ", ") + ")"
 	}

@@ -67,3 +67,38 @@ func TestConfigCheckUnreadable(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestConfigCheckNoSettingsOrTenants(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, yaml     string
+		stdout, stderr string
+		code           int // 0: no error
+	}{
+		{"empty", "", "", "the file holds no settings; add tenants to collect from, or at least data_dir to import and query without collecting\n", 1},
+		{"only comments", "# later\n", "", "the file holds no settings; add tenants to collect from, or at least data_dir to import and query without collecting\n", 1},
+		{"only data_dir", "data_dir: ./imports\n", "config OK: 0 tenants (nothing to collect: collect needs one under tenants:), data_dir ./imports\n", "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, err := runCLI(t, "config", "check", path)
+			code := 0
+			var ee *exitError
+			if errors.As(err, &ee) {
+				code = ee.code
+				if ee.msg != "config "+path+": 1 problem" {
+					t.Fatalf("exit message %q", ee.msg)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.code || out != tc.stdout || stderr != tc.stderr {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, out, stderr, tc.code, tc.stdout, tc.stderr)
+			}
+		})
+	}
+}

@@ -172,11 +172,45 @@ func (e *ValidationError) Error() string {
 
 // Load reads path over Default, rejects unknown keys, and validates.
 // Relative paths inside the file are relative to the working directory.
+// A file without settings is valid: commands run on the defaults.
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("cannot read config: %w", err)
 	}
+	return load(path, data)
+}
+
+// Check is Load for aiwatch config check, which also refuses a file that
+// holds no settings: checking one is most likely checking the wrong file.
+func Check(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("cannot read config: %w", err)
+	}
+	cfg, err := load(path, data)
+	if err == nil && noSettings(data) {
+		err = fmt.Errorf("config %s: %w", path, &ValidationError{Problems: []string{
+			"the file holds no settings; add tenants to collect from, or at least data_dir to import and query without collecting"}})
+	}
+	return cfg, err
+}
+
+// noSettings reports whether data is YAML without a value: empty, only
+// comments, null or an empty mapping.
+func noSettings(data []byte) bool {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		return errors.Is(err, io.EOF)
+	}
+	n := &doc
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	return (n.Kind == yaml.MappingNode && len(n.Content) == 0) || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+func load(path string, data []byte) (Config, error) {
 	cfg := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)

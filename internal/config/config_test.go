@@ -352,3 +352,40 @@ func TestListenOff(t *testing.T) {
 		t.Errorf("listen off: %v", err)
 	}
 }
+
+// Check refuses a file without settings, which Load accepts (commands run
+// on the defaults); a file with only data_dir, for import-only use, passes
+// both.
+func TestCheckNoSettings(t *testing.T) {
+	const none = "the file holds no settings; add tenants to collect from, or at least data_dir to import and query without collecting"
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"empty", "", []string{none}},
+		{"only comments", "# aiwatch\n\n# todo\n", []string{none}},
+		{"document marker", "---\n", []string{none}},
+		{"null", "~\n", []string{none}},
+		{"empty mapping", "{}\n", []string{none}},
+		{"only data_dir", "data_dir: ./imports\n", nil},
+		{"no tenants", "tenants: []\n", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, "c.yaml", tc.yaml)
+			if _, err := Load(path); err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			cfg, err := Check(path)
+			if got := problems(t, err); !slices.Equal(got, tc.want) {
+				t.Fatalf("problems %q, want %q", got, tc.want)
+			}
+			if err != nil && err.Error() != "config "+path+": "+none {
+				t.Fatalf("err %q", err)
+			}
+			if cfg.Collector.Concurrency != Default().Collector.Concurrency {
+				t.Fatalf("defaults not kept: %+v", cfg.Collector)
+			}
+		})
+	}
+}
