@@ -20,6 +20,7 @@ import (
 
 	"github.com/aiwatch/aiwatch/internal/automate"
 	"github.com/aiwatch/aiwatch/internal/o365"
+	"github.com/aiwatch/aiwatch/internal/yamlerr"
 )
 
 // Config is the whole file.
@@ -218,7 +219,7 @@ func load(path string, data []byte) (Config, error) {
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		var ve *ValidationError
 		if !errors.As(yamlError(err), &ve) {
-			return Config{}, fmt.Errorf("config %s: %w", path, yamlError(err))
+			return Config{}, fmt.Errorf("config %s: %w", path, yamlerr.Syntax(data, err))
 		}
 		// Type errors leave the rest of the file decoded: validate it too, so
 		// the user sees every problem in one run.

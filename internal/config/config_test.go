@@ -389,3 +389,26 @@ func TestCheckNoSettings(t *testing.T) {
 		})
 	}
 }
+
+// A syntax error names the file and the line to fix, not the start of the
+// block the YAML parser was in.
+func TestLoadSyntaxErrorLine(t *testing.T) {
+	const indent = " (check this line's indentation against the lines above)"
+	tests := []struct{ name, yaml, want string }{
+		{"tenant key one space short", "data_dir: ./x\ntenants:\n  - name: contoso\n   tenant_id: 424b1fee-9709-4315-85d9-5954058b4714\n",
+			"line 4: did not find expected '-' indicator" + indent},
+		{"collector key one space short", "collector:\n  poll_interval: 5m\n  overlap: 1h\n backfill: 24h\n",
+			"line 4: did not find expected key" + indent},
+		{"tab", "collector:\n\tbackfill: 24h\n",
+			"line 2: found character that cannot start any token (this line is indented with a tab; YAML indents with spaces only)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, "c.yaml", tc.yaml)
+			_, err := Load(path)
+			if err == nil || err.Error() != "config "+path+": "+tc.want {
+				t.Fatalf("err = %v, want %q", err, "config "+path+": "+tc.want)
+			}
+		})
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/aiwatch/aiwatch/internal/kql"
+	"github.com/aiwatch/aiwatch/internal/yamlerr"
 )
 
 // Rule is one analytic rule, normalised: enumerations in Sentinel's
@@ -256,9 +257,14 @@ func (p *parser) document(data []byte) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
+		var se *yamlerr.SyntaxError
+		switch {
+		case errors.Is(err, io.EOF):
 			p.errf(nil, "", "the file is empty; a rule file holds one YAML mapping (id, name, query, …)")
-		} else {
+		case errors.As(yamlerr.Syntax(data, err), &se):
+			// No node to place it: the line comes from the syntax error.
+			p.errf(&yaml.Node{Line: se.Line}, "", "not valid YAML: %s", se.Msg)
+		default:
 			p.errf(nil, "", "not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 		return nil

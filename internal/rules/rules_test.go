@@ -407,3 +407,21 @@ func TestOperatorSpellings(t *testing.T) {
 		}
 	}
 }
+
+// A YAML syntax error is placed on the line to fix.
+func TestParseSyntaxErrorLine(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"connector entry indented one space short",
+			"id: 2830d366-572e-4e47-91e7-6c38746179a8\nname: x\nseverity: Medium\nrequiredDataConnectors:\n  - connectorId: CopilotActivity\n   dataTypes:\n      - CopilotActivity\n",
+			"x.yaml:6: not valid YAML: did not find expected '-' indicator (check this line's indentation against the lines above)"},
+		{"unclosed list", "id: [1\n", "x.yaml:1: not valid YAML: did not find expected ',' or ']'"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, ps := Parse("x.yaml", []byte(tc.src), nil)
+			if r != nil || len(ps) != 1 || ps[0].Error() != tc.want {
+				t.Fatalf("rule %v, problems %q; want %q", r, ps, tc.want)
+			}
+		})
+	}
+}
