@@ -199,7 +199,7 @@ func TestLiteralsAreEscaped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`'a''b"c'`, `(^|[^0-9A-Za-z])x''y($|[^0-9A-Za-z])`} {
+	for _, want := range []string{`'a''b"c'`, `(|.*[^0-9A-Za-z])x''y(|[^0-9A-Za-z].*)`} {
 		if !strings.Contains(comp.SQL, want) {
 			t.Errorf("SQL lacks %s:\n%s", want, comp.SQL)
 		}
