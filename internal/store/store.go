@@ -47,8 +47,12 @@ type Store struct {
 
 	// open holds the IngestionTime of every transaction not yet finished,
 	// so Watermark can tell which ingestion times are settled.
-	mu   sync.Mutex
-	open map[*Tx]time.Time
+	mu    sync.Mutex
+	open  map[*Tx]time.Time
+	began int64 // transactions begun, so useIDFilter can tell none began while it read
+
+	// ids, when set, holds every stored IdHash (see idFilter).
+	ids *idFilter
 
 	// memoryLimit is DuckDB's memory limit in bytes, 0 when not set; see Tx
 	// for why a transaction with large records raises it for a moment.
@@ -355,6 +359,10 @@ func (s *Store) NewWriter(ctx context.Context) (*Writer, error) {
 		c.Close()
 		return nil, fmt.Errorf("cannot create staging table: %w", err)
 	}
+	if err := s.useIDFilter(ctx, c); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return &Writer{s: s, conn: c}, nil
 }
 
@@ -378,6 +386,7 @@ func (s *Store) begin(ctx context.Context, conn *sql.Conn, sourceSystem string) 
 	s.mu.Lock()
 	tx.ingested = s.now().UTC().Truncate(time.Microsecond)
 	s.open[tx] = tx.ingested
+	s.began++
 	s.mu.Unlock()
 	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 		s.finished(tx)
@@ -515,20 +524,45 @@ func (tx *Tx) add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
 		first[r.RecordId] = i
 		keep[i] = true
 		hashes[i] = IDHash(r.RecordId)
-		if err := tx.ids.AppendRow(int32(i), hashes[i]); err != nil {
-			return fmt.Errorf("cannot stage record %s: %w", r.RecordId, err)
+	}
+	// Only ids the filter may hold are looked up in the database.
+	stage := keep
+	tx.s.mu.Lock()
+	f := tx.s.ids
+	tx.s.mu.Unlock()
+	if f != nil {
+		f.mu.Lock()
+		if !f.off {
+			stage = make([]bool, len(rows))
+			for i := range rows {
+				stage[i] = keep[i] && f.mayHave(hashes[i])
+			}
+		}
+		f.mu.Unlock()
+	}
+	staged := 0
+	for i := range rows {
+		if stage[i] {
+			if err := tx.ids.AppendRow(int32(i), hashes[i]); err != nil {
+				return fmt.Errorf("cannot stage record %s: %w", rows[i].Record.RecordId, err)
+			}
+			staged++
 		}
 	}
-	// Rows appended earlier in this transaction must be visible to the check.
+	// Rows appended earlier in this transaction must be visible to the
+	// check; flushing every group also keeps the appender's buffer small.
 	if err := tx.app.Flush(); err != nil {
 		return fmt.Errorf("cannot store records: %w", err)
 	}
-	if err := tx.ids.Flush(); err != nil {
-		return fmt.Errorf("cannot stage records: %w", err)
-	}
-	found, err := tx.existing(ctx)
-	if err != nil {
-		return err
+	found := map[string]uint64{}
+	if staged > 0 {
+		if err := tx.ids.Flush(); err != nil {
+			return fmt.Errorf("cannot stage records: %w", err)
+		}
+		var err error
+		if found, err = tx.existing(ctx); err != nil {
+			return err
+		}
 	}
 	// New rows go in event-time order: a batch's rows of one hour then sit
 	// together in the file, so a query over a time window (every detection
@@ -548,6 +582,17 @@ func (tx *Tx) add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
 		order = append(order, i)
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return rows[a].Record.TimeGenerated.Compare(rows[b].Record.TimeGenerated) })
+	if f != nil {
+		// Before appending: a part committed early stays stored even if a
+		// later row fails.
+		f.mu.Lock()
+		for _, i := range order {
+			if !f.add(hashes[i]) {
+				break
+			}
+		}
+		f.mu.Unlock()
+	}
 	for _, i := range order {
 		row := &rows[i]
 		r := &row.Record
