@@ -244,6 +244,16 @@ func (c *compiler) pipeline(pl *Pipeline) (*relation, error) {
 				}
 				continue
 			}
+			if r, n, err = c.memberExpand(rel, pl.Ops[i:]); err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				rel, i = r, i+n-1
+				if err := c.caseClash(rel, op.opPos()); err != nil {
+					return nil, err
+				}
+				continue
+			}
 		}
 		if _, ok := op.(*SummarizeOp); ok {
 			r, n, err := c.setHas(rel, pl.Ops[i:])
