@@ -236,7 +236,7 @@ func (c *Client) Alerts(ctx context.Context, f AlertFilter) (json.RawMessage, er
 	}
 	setParam(q, "severity", f.Severity)
 	setParam(q, "rule", f.Rule)
-	if f.Limit > 0 {
+	if f.Limit >= 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
 	return c.raw(ctx, http.MethodGet, "/api/v1/alerts"+queryString(q), nil)
@@ -247,7 +247,7 @@ func (c *Client) Incidents(ctx context.Context, f IncidentFilter) (json.RawMessa
 	q := url.Values{}
 	setParam(q, "status", f.Status)
 	setParam(q, "severity", f.Severity)
-	if f.Limit > 0 {
+	if f.Limit >= 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
 	return c.raw(ctx, http.MethodGet, "/api/v1/incidents"+queryString(q), nil)

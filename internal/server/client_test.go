@@ -105,7 +105,8 @@ func TestClient(t *testing.T) {
 	if _, err := c.Incidents(ctx, IncidentFilter{Status: "New"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := fake.incidentF[0]; got != (IncidentFilter{Status: "New", Limit: DefaultListLimit}) {
+	// Limit 0 is all, as the CLI's --limit 0: as many as the server allows.
+	if got := fake.incidentF[0]; got != (IncidentFilter{Status: "New", Limit: DefaultMaxRows}) {
 		t.Fatalf("incident filter %+v", got)
 	}
 	if got, err := c.Rules(ctx); err != nil || string(got) != "[]" {

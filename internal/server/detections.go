@@ -50,7 +50,7 @@ type AlertFilter struct {
 	Since    time.Time // alerts generated at or after
 	Severity string
 	Rule     string // rule id or name
-	Limit    int    // at most this many, newest first
+	Limit    int    // at most this many, newest first (through Client, 0 is as many as the server allows)
 }
 
 // IncidentFilter selects incidents; zero fields select everything.
@@ -280,15 +280,19 @@ func enumParam(q url.Values, name string, allowed []string) (string, error) {
 	return c, nil
 }
 
-// limitParam reads limit: default DefaultListLimit, at most MaxRows.
+// limitParam reads limit: default DefaultListLimit, at most MaxRows; 0
+// asks for as many as MaxRows allows (the CLI's --limit 0, "all").
 func (a *api) limitParam(q url.Values) (int, error) {
 	v := strings.TrimSpace(q.Get("limit"))
 	if v == "" {
 		return min(DefaultListLimit, a.opts.MaxRows), nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > a.opts.MaxRows {
-		return 0, fmt.Errorf("limit %q must be a whole number from 1 to %d", v, a.opts.MaxRows)
+	if err != nil || n < 0 || n > a.opts.MaxRows {
+		return 0, fmt.Errorf("limit %q must be a whole number from 0 (as many as allowed) to %d", v, a.opts.MaxRows)
+	}
+	if n == 0 {
+		return a.opts.MaxRows, nil
 	}
 	return n, nil
 }

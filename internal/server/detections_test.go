@@ -173,13 +173,18 @@ func TestListEndpoints(t *testing.T) {
 	if got := fake.alertF[1]; !got.Since.Equal(time.Date(2026, 3, 1, 5, 30, 0, 0, time.UTC)) || got.Limit != DefaultListLimit {
 		t.Fatalf("alert filter %+v", got)
 	}
+	// 0 is as many as the server allows (500 here).
+	call(t, "GET", api+"/alerts?limit=0", testToken, "")
+	if got := fake.alertF[2]; got.Limit != 500 {
+		t.Fatalf("limit=0 gave filter %+v, want Limit 500", got)
+	}
 	call(t, "GET", api+"/incidents?status=closed&severity=LOW", testToken, "")
 	if want := (IncidentFilter{Status: "Closed", Severity: "Low", Limit: DefaultListLimit}); len(fake.incidentF) != 1 || fake.incidentF[0] != want {
 		t.Fatalf("incident filter %+v", fake.incidentF)
 	}
 
 	for _, bad := range []string{
-		"/alerts?since=yesterday", "/alerts?severity=critical", "/alerts?limit=0", "/alerts?limit=501", "/alerts?limit=ten",
+		"/alerts?since=yesterday", "/alerts?severity=critical", "/alerts?limit=-1", "/alerts?limit=501", "/alerts?limit=ten",
 		"/incidents?status=Resolved", "/incidents?limit=-1",
 	} {
 		code, _, body := call(t, "GET", api+bad, testToken, "")
@@ -188,7 +193,7 @@ func TestListEndpoints(t *testing.T) {
 		}
 		errorOf(t, body)
 	}
-	if len(fake.alertF) != 2 || len(fake.incidentF) != 1 {
+	if len(fake.alertF) != 3 || len(fake.incidentF) != 1 {
 		t.Fatalf("refused requests reached the engine: %d alert, %d incident calls", len(fake.alertF), len(fake.incidentF))
 	}
 
