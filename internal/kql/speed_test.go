@@ -51,6 +51,7 @@ func TestEmitterShortcuts(t *testing.T) {
 		{"hasprefix and hassuffix", `print s = "Copilot.M365Copilot.Bizchat" | project s hasprefix "biz", s hassuffix "CHAT", s hasprefix "chat", s hassuffix "biz"`, "true|true|false|false", false},
 		{"has on JSON text", `print d = dynamic({"A": "EnableCopilotPlugin", "B": ["x y"]}) | project d has "enablecopilotplugin", d has "Plugin", d has "y", d has "A"`, "true|false|true|true", false},
 		{"has on JSON text, quick and slow", `print d = dynamic({"xTerm": "aTerm", "b": "Term1 x", "c": "TERM"}), e = dynamic({"Term": 1}), f = dynamic(["x Term"]), g = dynamic({"xTerm": "yTerm"}) | project d has "term", e has "Term", f has "term", g has "term", d hasprefix "term", g hassuffix "term"`, "true|true|true|false|true|true", false},
+		{"has on JSON strings and later occurrences", `print a = dynamic("Term"), b = dynamic("xTerm"), c = dynamic({"k": "xTerm", "m": "Term"}), d = dynamic(["xTerm", "yy"]), e = dynamic('abc"') | project a has "term", b has "term", c has "Term", d has "Term", a hasprefix "Term", b hasprefix "Term", c hasprefix "Term", d hassuffix "Term", e has "Term", e hasprefix "Term"`, "true|false|true|false|true|false|true|true|false|false", false},
 		// top keeps the order of its keys.
 		{"top order", `print a = dynamic([3, 1, 2, 5]) | mv-expand a to typeof(long) | top 3 by a asc`, "1\n2\n3", false},
 		// bin to a day, hour, minute and second, from the epoch.
