@@ -77,7 +77,7 @@ func Compile(query string, cat *Catalog, opts Options) (comp *Compiled, err erro
 		if cte.mat {
 			mat = "MATERIALIZED "
 		}
-		fmt.Fprintf(&b, "%s AS %s(%s)", cte.name, mat, cte.sql)
+		fmt.Fprintf(&b, "%s AS %s(%s)", cte.name, mat, renameLambdaParams(cte.sql))
 	}
 	b.WriteString("\nSELECT ")
 	b.WriteString(strings.Join(out, ", "))

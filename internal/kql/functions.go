@@ -631,8 +631,10 @@ func (c *compiler) call2(call *Call, r *relation) (string, Type, bool, error) {
 		for _, l := range lists {
 			nulls = append(nulls, l+" IS NULL")
 		}
-		// Elements travel as JSON text and are compared as such; set results are sorted.
-		return fmt.Sprintf("(CASE WHEN %s THEN NULL ELSE CAST(CAST(%s AS JSON[]) AS JSON) END)", strings.Join(nulls, " OR "), s), TDynamic, true, nil
+		// Elements travel as JSON text and are compared as such; set results
+		// are sorted. to_json writes the array compact, as KQL's tostring
+		// shows it ([1,2]); a cast to JSON would write [1, 2].
+		return fmt.Sprintf("(CASE WHEN %s THEN NULL ELSE to_json(CAST(%s AS JSON[])) END)", strings.Join(nulls, " OR "), s), TDynamic, true, nil
 	case "ipv4_is_private", "ipv4_is_in_range":
 		return c.ipv4(call, r)
 	}
