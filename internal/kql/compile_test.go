@@ -92,6 +92,10 @@ func TestErrors(t *testing.T) {
 		{`CopilotActivity | take -1`, 1, 24, `take needs a constant, non-negative whole number`},
 		{`CopilotActivity | where ActorName has ActorName`, 1, 39, `has needs a constant string`},
 		{`CopilotActivity | project LLMEventData["a\"b"]`, 1, 39, `unsupported: property names holding quotes`},
+		{`CopilotActivity | project LLMEventData["*"]`, 1, 39, `unsupported: the property name "*"`},
+		{`CopilotActivity | where AppHost has "` + strings.Repeat("x", 5000) + `"`, 1, 37, `has: a term of 5000 bytes is longer than supported (at most 4096)`},
+		{`CopilotActivity | where AppHost has_any ("a", "` + strings.Repeat("x", 5000) + `")`, 1, 47, `has_any: a term of 5000 bytes is longer than supported (at most 4096)`},
+		{`CopilotActivity | project LLMEventData.Messages[""]`, 1, 48, `unsupported: the property name ""`},
 		{`CopilotActivity | where ActorName.x == ""`, 1, 34, `ActorName is string; only dynamic values have members`},
 		{`let f = (x:string) { x }; CopilotActivity | where f(1) == ""`, 1, 53, `argument x of f must be string, found long`},
 		{`CopilotActivity | where ActorName == "a" | render timechart | count`, 1, 44, `render must be the last operator`},
@@ -199,7 +203,7 @@ func TestLiteralsAreEscaped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`'a''b"c'`, `(|.*[^0-9A-Za-z])x''y(|[^0-9A-Za-z].*)`} {
+	for _, want := range []string{`'a''b"c'`, `(|.*[^0-9A-Za-z])[xX]''[yY](|[^0-9A-Za-z].*)`} {
 		if !strings.Contains(comp.SQL, want) {
 			t.Errorf("SQL lacks %s:\n%s", want, comp.SQL)
 		}

@@ -31,12 +31,15 @@
 //     with a bool, tobool() of it; with a number, toreal() of it.
 //   - tobool() accepts JSON booleans, "true"/"false" in any case and numbers
 //     (non-zero is true); anything else is null, and where drops null rows.
-//   - == and != are case-sensitive; =~, !~, in~, contains, startswith,
-//     endswith and has are not (lower() on both sides).
+//   - == and != are case-sensitive; =~, !~, in~, contains, startswith and
+//     endswith are not (lower() on both sides).
 //   - has matches whole terms: maximal runs of ASCII letters and digits, so
 //     "_" and "." separate terms ("T_bb1318e6" has "bb1318e6"), and a term
 //     never matches inside a longer run ("EnableCopilotPlugin" !has "Plugin").
-//     The right-hand side must be a constant.
+//     Every non-ASCII character separates terms too, ſ and the Kelvin sign
+//     included ("aſbar" has "bar", "ſtop" !has "stop"); case is ignored for
+//     ASCII letters, and for a non-ASCII letter written in the term. The
+//     right-hand side must be a constant; has_cs keeps case.
 //   - Integer division truncates toward zero; real division otherwise.
 //   - now() and ago(constant) are literals computed once from Options.Now.
 //   - bin(datetime, span) buckets from the Unix epoch (7d bins start on Thursdays).

@@ -213,6 +213,10 @@ func (c *compiler) keySeg(k string, pos int) (string, error) {
 	if strings.ContainsAny(k, "\"\\") || strings.ContainsRune(k, 0) {
 		return "", c.errf(pos, "unsupported: property names holding quotes or backslashes")
 	}
+	if k == "" || k == "*" {
+		// DuckDB's JSON paths read "*" as every member and refuse "".
+		return "", c.errf(pos, "unsupported: the property name %q", k)
+	}
 	return `."` + k + `"`, nil
 }
 
@@ -491,7 +495,7 @@ const termChars = "[0-9A-Za-z]"
 // itself ends in one ("foo_bar" has "bar"; "KustoExplorer" does not have
 // "Explorer"). Word boundaries (\b) would be wrong: "_" is a word character.
 func termRegex(term string, cs, needStart, needEnd bool) string {
-	re := regexp.QuoteMeta(term)
+	re := termPattern(term, cs)
 	alnum := func(b byte) bool { return isDigit(b) || (b|0x20) >= 'a' && (b|0x20) <= 'z' }
 	if needStart && alnum(term[0]) {
 		re = "(^|[^0-9A-Za-z])" + re
@@ -499,10 +503,30 @@ func termRegex(term string, cs, needStart, needEnd bool) string {
 	if needEnd && alnum(term[len(term)-1]) {
 		re += "($|[^0-9A-Za-z])"
 	}
-	if !cs {
-		re = "(?i)" + re
-	}
 	return re
+}
+
+// termPattern matches the term itself. Case is ignored letter by letter
+// ([aA]) rather than with (?i), which would also take ſ (U+017F) for s and
+// the Kelvin sign for k: terms are runs of ASCII letters and digits, so
+// those two are separators like any other non-ASCII character. A
+// non-ASCII letter of the term itself is matched in any case.
+func termPattern(term string, cs bool) string {
+	if cs {
+		return regexp.QuoteMeta(term)
+	}
+	var b strings.Builder
+	for _, r := range term {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+			b.WriteString("[" + string(r|0x20) + string(r&^0x20) + "]")
+		case r < 0x80:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		default:
+			b.WriteString("(?i:" + regexp.QuoteMeta(string(r)) + ")")
+		}
+	}
+	return b.String()
 }
 
 // constString reads a constant string operand (a literal or a let).
@@ -513,6 +537,19 @@ func (c *compiler) constString(e Expr, what string) (string, error) {
 		}
 	}
 	return "", c.errf(e.exprPos(), "%s needs a constant string", what)
+}
+
+// maxTermLen bounds a has term: its regex must compile in DuckDB (about
+// 150,000 characters failed), and terms are words or short phrases.
+const maxTermLen = 4096
+
+// hasTerm reads the constant term of has and its kin.
+func (c *compiler) hasTerm(e Expr, what string) (string, error) {
+	term, err := c.constString(e, what)
+	if err == nil && len(term) > maxTermLen {
+		err = c.errf(e.exprPos(), "%s: a term of %d bytes is longer than supported (at most %d)", what, len(term), maxTermLen)
+	}
+	return term, err
 }
 
 func (c *compiler) stringOp(e *Binary, r *relation) (string, Type, error) {
@@ -526,7 +563,7 @@ func (c *compiler) stringOp(e *Binary, r *relation) (string, Type, error) {
 	var s string
 	switch op {
 	case "has", "has_cs", "hasprefix", "hassuffix":
-		term, err := c.constString(e.R, e.Op)
+		term, err := c.hasTerm(e.R, e.Op)
 		if err != nil {
 			return "", "", err
 		}
@@ -621,11 +658,7 @@ func hasText(l, term string, cs, needStart, needEnd bool) string {
 	if needEnd && alnum(term[len(term)-1]) {
 		after = "(|[^0-9A-Za-z].*)"
 	}
-	flags := "(?is)"
-	if cs {
-		flags = "(?s)"
-	}
-	return fmt.Sprintf("regexp_full_match(%s, %s)", l, quoteStr(flags+before+regexp.QuoteMeta(term)+after))
+	return fmt.Sprintf("regexp_full_match(%s, %s)", l, quoteStr("(?s)"+before+termPattern(term, cs)+after))
 }
 
 func isASCII(s string) bool {
@@ -679,7 +712,7 @@ func (c *compiler) in(e *InExpr, r *relation) (string, Type, error) {
 		}
 		var parts []string
 		for _, it := range items {
-			term, err := c.constString(it, e.Op)
+			term, err := c.hasTerm(it, e.Op)
 			if err != nil {
 				return "", "", err
 			}

@@ -144,7 +144,7 @@ func (c *compiler) setHasAgg(b *Binary, in *relation, sets map[string]*Call) str
 		return ""
 	}
 	term, ok := lit.Val.(string)
-	if !ok || term == "" || strings.IndexFunc(term, func(r rune) bool { return !isTermChar(r) }) >= 0 {
+	if !ok || term == "" || len(term) > maxTermLen || strings.IndexFunc(term, func(r rune) bool { return !isTermChar(r) }) >= 0 {
 		return ""
 	}
 	x, t, err := c.expr(call.Args[0], in)
