@@ -182,6 +182,7 @@ func printSummary(w io.Writer, results []collect.Result) int {
 		sum         ingest.Summary
 		cursor      time.Time
 		errs        []string
+		interrupted bool
 	}
 	by := map[string]*agg{}
 	var names []string
@@ -198,7 +199,10 @@ func printSummary(w io.Writer, results []collect.Result) int {
 		if a.cursor.IsZero() || (!r.Cursor.IsZero() && r.Cursor.Before(a.cursor)) {
 			a.cursor = r.Cursor
 		}
-		if r.Err != nil {
+		switch {
+		case errors.Is(r.Err, errInterrupted):
+			a.interrupted = true
+		case r.Err != nil:
 			a.errs = append(a.errs, r.ContentType+": "+r.Err.Error())
 		}
 	}
@@ -207,9 +211,13 @@ func printSummary(w io.Writer, results []collect.Result) int {
 	for _, n := range names {
 		a := by[n]
 		state := "ok"
-		if len(a.errs) > 0 {
+		switch {
+		case len(a.errs) > 0:
 			state = "FAILED"
 			failed++
+		case a.interrupted:
+			// Stopped by the signal: the next run continues from the cursor.
+			state = "interrupted"
 		}
 		cursor := "-"
 		if !a.cursor.IsZero() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -435,5 +436,23 @@ func TestCollectWithOneUnreadableSecret(t *testing.T) {
 	assertCollected(t, collectedIDs(t, dir), want)
 	if _, errOut, code := run(t, "config", "check", cfg); code == 0 || !strings.Contains(errOut, "AIWATCH_TEST_SECRET_B") {
 		t.Errorf("config check: exit %d %s", code, errOut)
+	}
+}
+
+// A tenant stopped by the interrupt reads "interrupted", not FAILED, and
+// does not count as failed.
+func TestPrintSummaryInterrupted(t *testing.T) {
+	var b strings.Builder
+	failed := printSummary(&b, []collect.Result{
+		{Tenant: "a", ContentType: "Audit.General", Err: errInterrupted},
+		{Tenant: "b", ContentType: "Audit.General", Err: errors.New("token refused")},
+		{Tenant: "c", ContentType: "Audit.General"},
+	})
+	want := "a: interrupted: 0 blobs, read 0, stored 0, duplicates 0, conflicts 0, skipped (not Copilot) 0, quarantined 0, gaps 0, cursor -\n" +
+		"b: FAILED: 0 blobs, read 0, stored 0, duplicates 0, conflicts 0, skipped (not Copilot) 0, quarantined 0, gaps 0, cursor -\n" +
+		"b: error: Audit.General: token refused\n" +
+		"c: ok: 0 blobs, read 0, stored 0, duplicates 0, conflicts 0, skipped (not Copilot) 0, quarantined 0, gaps 0, cursor -\n"
+	if failed != 1 || b.String() != want {
+		t.Errorf("failed %d, printed:\n%s\nwant:\n%s", failed, b.String(), want)
 	}
 }
