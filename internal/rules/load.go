@@ -126,6 +126,10 @@ func (l *Loader) LoadPaths(paths []string) ([]*Rule, []Problem) {
 		if err != nil {
 			abs = p
 		}
+		// A symbolic link names the file or directory it points to.
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
+		}
 		st, err := os.Stat(p)
 		if err != nil {
 			probs = append(probs, Problem{File: p, Message: fmt.Sprintf("cannot read: %v", err)})

@@ -98,6 +98,12 @@ func TestLoadPathsDistinctAndEmpty(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.Symlink(one, filepath.Join(dir, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(rulesDir, filepath.Join(dir, "linkdir")); err != nil {
+		t.Fatal(err)
+	}
 	t.Chdir(dir)
 	const none = "no rule files found in this directory (looked for *.yaml and *.yml files, in subdirectories too)"
 	tests := []struct {
@@ -111,6 +117,8 @@ func TestLoadPathsDistinctAndEmpty(t *testing.T) {
 		{"file then its directory", []string{"rules/one.yaml", "rules"}, []string{"rules/one.yaml"}, nil},
 		{"directory then its file", []string{"rules/", "rules/sub/../one.yaml"}, []string{"rules/one.yaml"}, nil},
 		{"directory twice", []string{"rules", "./rules/"}, []string{"rules/one.yaml"}, nil},
+		{"file and a link to it", []string{"rules/one.yaml", "link.yaml"}, []string{"rules/one.yaml"}, nil},
+		{"directory and a link to it", []string{"rules", "linkdir"}, []string{"rules/one.yaml"}, nil},
 		{"empty directory", []string{"empty"}, nil, []string{"empty: " + none}},
 		{"empty and full", []string{"empty/", "rules"}, []string{"rules/one.yaml"}, []string{"empty: " + none}},
 	}
