@@ -225,6 +225,11 @@ func load(path string, data []byte) (Config, error) {
 		// the user sees every problem in one run.
 		problems = ve.Problems
 	}
+	// A second document would otherwise be ignored without a word.
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil && len(next.Content) > 0 && !(next.Content[0].Kind == yaml.ScalarNode && next.Content[0].Tag == "!!null") {
+		problems = append(problems, fmt.Sprintf("line %d: this is in a second YAML document (after a ---), which aiwatch does not read: put every setting in the first", next.Content[0].Line))
+	}
 	var ve *ValidationError
 	var cred []string
 	if errors.As(cfg.Validate(), &ve) {

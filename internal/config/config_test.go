@@ -412,3 +412,27 @@ func TestLoadSyntaxErrorLine(t *testing.T) {
 		})
 	}
 }
+
+// Settings in a second YAML document are named, not silently dropped; a
+// trailing --- with nothing after it is fine.
+func TestSecondDocument(t *testing.T) {
+	const second = "line 3: this is in a second YAML document (after a ---), which aiwatch does not read: put every setting in the first"
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"second document", "data_dir: ./d\n---\ndata_dir: ./e\n", []string{second}},
+		{"trailing marker", "data_dir: ./d\n---\n", nil},
+		{"leading marker", "---\ndata_dir: ./d\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Load(writeFile(t, "c.yaml", tc.yaml))
+			if got := problems(t, err); !slices.Equal(got, tc.want) {
+				t.Fatalf("problems %q, want %q", got, tc.want)
+			}
+			if cfg.DataDir != "./d" {
+				t.Fatalf("data_dir %q, want ./d", cfg.DataDir)
+			}
+		})
+	}
+}
