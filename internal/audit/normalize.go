@@ -105,6 +105,13 @@ func (n *Normalizer) Normalize(record, raw []byte) (Record, *Rejection) {
 		text = sanitizeUTF8(text)
 		sanitized = true
 	}
+	if hasSurrogateEscape(text) {
+		// See surrogate.go: DuckDB's JSON functions reject unpaired ones.
+		if fixed, ok := fixSurrogates(text); ok {
+			text = fixed
+			sanitized = true
+		}
+	}
 	v, err := n.parser.ParseBytes(text)
 	if err != nil {
 		if truncated(text) {
@@ -267,6 +274,9 @@ func (n *Normalizer) decodeNested(obj *fastjson.Object, depth int) {
 			b = bytes.TrimSpace(b)
 			if len(b) < 2 || (b[0] != '{' && b[0] != '[') {
 				return
+			}
+			if hasSurrogateEscape(b) {
+				b, _ = fixSurrogates(b) // the decoded text has escapes of its own
 			}
 			p := n.nestedParser()
 			dv, err := p.ParseBytes(b)
