@@ -189,6 +189,13 @@ func (n *Normalizer) Normalize(record, raw []byte) (Record, *Rejection) {
 	} else {
 		r.LLMEventData = eventData(obj)
 	}
+	// fastjson reads some text that is not JSON (an escape such as \q, a
+	// control character in a string, a number such as 01); DuckDB's JSON
+	// functions refuse it, so one such record would make every query and
+	// rule over LLMEventData fail for its whole window.
+	if err := fastjson.ValidateBytes(r.LLMEventData); err != nil {
+		return Record{}, &Rejection{Reason: "CopilotEventData is not valid JSON: " + shorten(err.Error(), 160), ID: r.RecordId}
+	}
 	r.Copilot = n.reg.IsAI(r.RecordTypeNumber, r.RecordType) || IsCopilotWorkload(r.Workload)
 	r.ContentHash = hashObject(obj)
 	r.Raw = raw

@@ -284,3 +284,38 @@ func TestRecordTypeNotAnInt(t *testing.T) {
 		}
 	}
 }
+
+// Text fastjson reads but DuckDB's JSON functions refuse is quarantined
+// with the record's Id rather than stored, where it would break every query
+// over LLMEventData.
+func TestEventDataMustBeJSON(t *testing.T) {
+	n := NewNormalizer(nil)
+	head := `{"Id":"r1","CreationTime":"2026-03-01T10:00:00Z","RecordType":261,"Operation":"CopilotInteraction","UserId":"u@contoso.example","Workload":"Copilot",`
+	for _, tc := range []struct {
+		name, rest string
+		ok         bool
+	}{
+		{"valid", `"CopilotEventData":{"AppHost":"Word","Messages":[{"Id":"1","JailbreakDetected":false}],"n":-0.5e+10}}`, true},
+		{"unknown escape", `"CopilotEventData":{"AppHost":"Word","x":"a\qb"}}`, false},
+		{"short unicode escape", `"CopilotEventData":{"AppHost":"Word","x":"\u12"}}`, false},
+		{"control character", "\"CopilotEventData\":{\"AppHost\":\"Word\",\"x\":\"a\x01b\"}}", false},
+		{"leading zero", `"CopilotEventData":{"AppHost":"Word","x":01}}`, false},
+		{"plus sign", `"CopilotEventData":{"AppHost":"Word","x":+1}}`, false},
+		{"two points", `"CopilotEventData":{"AppHost":"Word","x":1.2.3}}`, false},
+		{"no exponent digits", `"CopilotEventData":{"AppHost":"Word","x":1e}}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := []byte(head + tc.rest)
+			r, rej := n.Normalize(b, b)
+			if tc.ok {
+				if rej != nil || !json.Valid(r.LLMEventData) {
+					t.Fatalf("rejected %v, LLMEventData %s", rej, r.LLMEventData)
+				}
+				return
+			}
+			if rej == nil || rej.ID != "r1" || !strings.HasPrefix(rej.Reason, "CopilotEventData is not valid JSON: ") {
+				t.Fatalf("got %+v, %+v; want a rejection of r1 for its CopilotEventData", r, rej)
+			}
+		})
+	}
+}
