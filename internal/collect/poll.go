@@ -12,6 +12,7 @@ import (
 	"github.com/aiwatch/aiwatch/internal/ingest"
 	"github.com/aiwatch/aiwatch/internal/o365"
 	"github.com/aiwatch/aiwatch/internal/reader"
+	"github.com/aiwatch/aiwatch/internal/store"
 )
 
 // itemRef is one listed blob.
@@ -560,10 +561,11 @@ func (f fetched) size() int64 {
 
 // commitBatch stores blobs in one transaction. If that fails and the
 // batch holds several, each is tried alone, so one unreadable blob does
-// not hold back the others. It runs on the writer.
+// not hold back the others; not when the database itself refused, which
+// every blob would meet again. It runs on the writer.
 func (r *pollRun) commitBatch(ctx context.Context, batch []fetched) error {
 	err := r.commit(ctx, batch)
-	if err == nil || len(batch) == 1 || ctx.Err() != nil {
+	if err == nil || len(batch) == 1 || ctx.Err() != nil || errors.Is(err, store.ErrInvalidated) {
 		return err
 	}
 	var errs []error

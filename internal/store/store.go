@@ -62,10 +62,110 @@ type Store struct {
 	memoryLimit int64
 	groupBig    int64
 	groups      int64
+
+	// wal is the database's write-ahead log; raises holds the extra memory
+	// each checkpoint in progress asked for (see raiseLimit).
+	wal      string
+	readOnly bool
+	limMu    sync.Mutex
+	raises   map[*int64]struct{}
 }
 
 // ErrLocked means another process holds the database file.
 var ErrLocked = errors.New("the data directory is in use by another aiwatch process")
+
+// ErrInvalidated means DuckDB refused further use of the open database after
+// a checkpoint failed. Committed records are safe in the write-ahead log.
+var ErrInvalidated = errors.New("the database stopped accepting writes after DuckDB failed to write its log into the file; every committed record is kept: run the command again (opening the data directory writes the log out), and if this recurs raise AIWATCH_MEMORY_LIMIT")
+
+// invalidated turns DuckDB's long, repeated invalidation message into
+// ErrInvalidated with DuckDB's one-line reason.
+func invalidated(err error) error {
+	if err == nil || errors.Is(err, ErrInvalidated) || !strings.Contains(err.Error(), "has been invalidated") {
+		return err
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "Original error: "); i >= 0 {
+		msg = msg[i+len("Original error: "):]
+	}
+	msg, _, _ = strings.Cut(msg, "\n")
+	return fmt.Errorf("%w (%s)", ErrInvalidated, strings.TrimSpace(msg))
+}
+
+// DuckDB checkpoints (writes the write-ahead log into the file) at a commit
+// once the log passes its checkpoint_threshold, within the memory limit as
+// it stands. A checkpoint rewrites the table's last row group as well as
+// what the log holds, and under collect's 32MB that can fail to pin a block:
+// DuckDB then invalidates the database, and every later open replays the
+// same log into the same failing checkpoint. So a store with a memory limit
+// checkpoints itself, with the limit raised for the checkpoint only: after a
+// commit that leaves the log past checkpointAt, at Close, and at Open when
+// a log was left behind (an interrupted or killed process). DuckDB's own
+// threshold stays as a backstop for writes made outside Tx, far above ours.
+const (
+	checkpointAt   = 16 << 20
+	autoCheckpoint = "256MB"
+	// checkpointRoom is the least a checkpoint is given beyond the limit.
+	checkpointRoom = 16 << 20
+)
+
+// walRoom is the extra memory for a checkpoint of a log of n bytes.
+// Measured on two directories whose logs (16 and 18.5 MB) had failed a
+// checkpoint at 32MB: both need 42MB in all and fail at 40MB. The room is
+// a ceiling the buffer pool fills while the checkpoint runs, so it is what
+// a checkpoint adds to peak RSS: enough to spare, not more.
+func walRoom(n int64) int64 { return max(checkpointRoom, n+12<<20) }
+
+// walSize is the size of the write-ahead log, 0 if there is none.
+func (s *Store) walSize() int64 {
+	fi, err := os.Stat(s.wal)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// raiseLimit lifts DuckDB's memory limit by n bytes until release is called.
+// The limit is global to the instance and writers commit concurrently, so it
+// stays at the largest raise still held.
+func (s *Store) raiseLimit(ctx context.Context, conn *sql.Conn, n int64) (release func(), err error) {
+	s.limMu.Lock()
+	defer s.limMu.Unlock()
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET memory_limit = '%dB'", s.memoryLimit+max(n, s.maxRaise()))); err != nil {
+		return nil, invalidated(fmt.Errorf("cannot raise the memory limit for a checkpoint: %w", err))
+	}
+	p := &n
+	s.raises[p] = struct{}{}
+	return func() {
+		s.limMu.Lock()
+		defer s.limMu.Unlock()
+		delete(s.raises, p)
+		// Best effort: a limit DuckDB cannot lower at once (blocks still
+		// pinned elsewhere) is lowered by the next release.
+		conn.ExecContext(context.Background(), fmt.Sprintf("SET memory_limit = '%dB'", s.memoryLimit+s.maxRaise()))
+	}, nil
+}
+
+func (s *Store) maxRaise() int64 {
+	var m int64
+	for p := range s.raises {
+		m = max(m, *p)
+	}
+	return m
+}
+
+// checkpoint writes the log into the file with room for it.
+func (s *Store) checkpoint(ctx context.Context, conn *sql.Conn) error {
+	release, err := s.raiseLimit(ctx, conn, walRoom(s.walSize()))
+	if err != nil {
+		return err
+	}
+	defer release()
+	if _, err := conn.ExecContext(ctx, `CHECKPOINT`); err != nil {
+		return invalidated(fmt.Errorf("cannot checkpoint: %w", err))
+	}
+	return nil
+}
 
 // Open opens (creating if needed) the data directory's database and applies migrations.
 func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
@@ -84,9 +184,20 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	// directly so its row-group size can be set: small row groups let DuckDB
 	// write imported rows out early and keep checkpoints small, which bounds
 	// memory on long imports.
+	limit, limited := parseBytes(opts.MemoryLimit)
+	// A log left by a process that did not close the store is replayed when
+	// the file is attached (within the limit: DuckDB spills what it replays)
+	// and then checkpointed below, with room for it.
+	var leftLog int64
+	if fi, err := os.Stat(path + ".wal"); err == nil && fi.Size() > 0 && limited && !opts.ReadOnly {
+		leftLog = walRoom(fi.Size())
+	}
 	var params []string
 	if opts.MemoryLimit != "" {
 		params = append(params, "memory_limit="+opts.MemoryLimit)
+	}
+	if limited && !opts.ReadOnly {
+		params = append(params, "checkpoint_threshold="+autoCheckpoint)
 	}
 	if opts.Threads > 0 {
 		params = append(params, fmt.Sprintf("threads=%d", opts.Threads))
@@ -129,9 +240,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{dir: dir, db: db, now: time.Now, open: map[*Tx]time.Time{}}
-	if n, ok := parseBytes(opts.MemoryLimit); ok {
-		s.memoryLimit = n
+	s := &Store{dir: dir, db: db, now: time.Now, open: map[*Tx]time.Time{}, wal: path + ".wal", readOnly: opts.ReadOnly, raises: map[*int64]struct{}{}}
+	if limited {
+		s.memoryLimit = limit
 	}
 	if s.conn, err = db.Conn(ctx); err != nil {
 		db.Close()
@@ -139,6 +250,13 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("cannot open %s: %w (%v)", path, ErrLocked, err)
 		}
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
+	}
+	if leftLog > 0 {
+		if err := s.checkpoint(ctx, s.conn); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("cannot write the log left in %s into the file within a memory limit of %s; nothing is lost: set AIWATCH_MEMORY_LIMIT higher for one run: %w",
+				dir, fmtBytes(limit+leftLog), err)
+		}
 	}
 	if !opts.ReadOnly {
 		if err := s.migrate(ctx); err != nil {
@@ -209,13 +327,21 @@ func (s *Store) Conn() *sql.Conn { return s.conn }
 // Dir is the data directory.
 func (s *Store) Dir() string { return s.dir }
 
-// Close closes the database.
+// Close closes the database. DuckDB checkpoints on closing, within the
+// limit as it stands: a store with a limit checkpoints first, with room.
 func (s *Store) Close() error {
 	if s.conn != nil {
+		if !s.readOnly && s.memoryLimit > 0 && s.walSize() > 0 {
+			// Best effort: a log left behind is written out at the next Open.
+			s.checkpoint(context.Background(), s.conn)
+		}
 		s.conn.Close()
 	}
 	return s.db.Close()
 }
+
+// fmtBytes writes n as DuckDB memory size in MB, rounded up.
+func fmtBytes(n int64) string { return fmt.Sprintf("%dMB", (n+999_999)/1_000_000) }
 
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS SchemaVersion (Version INTEGER NOT NULL)`); err != nil {
@@ -332,6 +458,7 @@ type Tx struct {
 	done     bool
 
 	big       int64  // bytes of large strings in the DuckDB transaction's last row group
+	bytes     int64  // bytes appended in the DuckDB transaction (a bound on its log)
 	appended  int    // rows appended in the DuckDB transaction
 	committed Result // what the parts committed early hold
 }
@@ -390,12 +517,12 @@ func (s *Store) begin(ctx context.Context, conn *sql.Conn, sourceSystem string) 
 	s.mu.Unlock()
 	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 		s.finished(tx)
-		return nil, fmt.Errorf("cannot begin transaction: %w", err)
+		return nil, invalidated(fmt.Errorf("cannot begin transaction: %w", err))
 	}
 	if err := tx.openAppenders(); err != nil {
 		conn.ExecContext(context.Background(), `ROLLBACK`)
 		s.finished(tx)
-		return nil, err
+		return nil, invalidated(err)
 	}
 	return tx, nil
 }
@@ -431,14 +558,16 @@ func (tx *Tx) commitPart(ctx context.Context) error {
 	if _, err := tx.conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 		return fmt.Errorf("cannot begin transaction: %w", err)
 	}
-	tx.appended = 0
+	tx.appended, tx.bytes = 0, 0
 	tx.committed = tx.res
 	return tx.openAppenders()
 }
 
 // commitDuckDB commits the DuckDB transaction. When it holds large strings,
 // DuckDB's memory limit is raised by four times their size for the commit
-// and a checkpoint that writes them out, then set back.
+// and a checkpoint that writes them out, then set back. When the log may
+// pass checkpointAt with this commit, the commit and a checkpoint get room
+// for the log too (see checkpointAt).
 func (tx *Tx) commitDuckDB(ctx context.Context) error {
 	s := tx.s
 	s.mu.Lock()
@@ -448,36 +577,59 @@ func (tx *Tx) commitDuckDB(ctx context.Context) error {
 	need := s.groupBig
 	s.mu.Unlock()
 	// A few large strings fit in the limit as it is.
-	raise := tx.big > 0 && s.memoryLimit > 0 && need >= s.memoryLimit/2
-	tx.big = 0
-	if raise {
-		if _, err := tx.conn.ExecContext(ctx, fmt.Sprintf("SET memory_limit = '%dB'", s.memoryLimit+4*need)); err != nil {
-			return fmt.Errorf("cannot raise the memory limit for large records: %w", err)
-		}
+	big := tx.big > 0 && s.memoryLimit > 0 && need >= s.memoryLimit/2
+	// tx.bytes bounds what the commit adds to the log; checking the file
+	// costs a stat per commit.
+	wal := int64(0)
+	if s.memoryLimit > 0 {
+		wal = s.walSize() + tx.bytes
 	}
-	_, err := tx.conn.ExecContext(ctx, `COMMIT`)
-	if raise {
-		if err == nil {
-			// Best effort: a checkpoint refused now (another transaction
-			// running) happens at a later commit.
-			tx.conn.ExecContext(ctx, `CHECKPOINT`)
-			// Large strings stop counting once their row group is full
-			// and written for good.
-			var rows int64
-			if tx.conn.QueryRowContext(ctx, `SELECT count(*) FROM CopilotActivityData`).Scan(&rows) == nil {
-				s.mu.Lock()
-				if g := rows / rowGroupSize; g != s.groups {
-					s.groups, s.groupBig = g, 0
-				}
-				s.mu.Unlock()
-			}
-		}
-		if _, rerr := tx.conn.ExecContext(context.Background(), fmt.Sprintf("SET memory_limit = '%dB'", s.memoryLimit)); rerr != nil && err == nil {
-			err = rerr
-		}
+	full := wal >= checkpointAt
+	tx.big, tx.bytes = 0, 0
+	var room int64
+	if big {
+		room += 4 * need
 	}
+	if full {
+		room += walRoom(wal)
+	}
+	if room == 0 {
+		if _, err := tx.conn.ExecContext(ctx, `COMMIT`); err != nil {
+			return invalidated(fmt.Errorf("cannot commit: %w", err))
+		}
+		return nil
+	}
+	release, err := s.raiseLimit(ctx, tx.conn, room)
 	if err != nil {
-		return fmt.Errorf("cannot commit: %w", err)
+		return err
+	}
+	defer release()
+	if _, err := tx.conn.ExecContext(ctx, `COMMIT`); err != nil {
+		return invalidated(fmt.Errorf("cannot commit: %w", err))
+	}
+	if !big && s.walSize() < checkpointAt {
+		return nil
+	}
+	if _, err := tx.conn.ExecContext(ctx, `CHECKPOINT`); err != nil {
+		// The rows are committed; only a failure that closed the
+		// database matters (another refused now is retried at a later
+		// commit).
+		if err := invalidated(err); errors.Is(err, ErrInvalidated) {
+			return err
+		}
+		return nil
+	}
+	if big {
+		// Large strings stop counting once their row group is full
+		// and written for good.
+		var rows int64
+		if tx.conn.QueryRowContext(ctx, `SELECT count(*) FROM CopilotActivityData`).Scan(&rows) == nil {
+			s.mu.Lock()
+			if g := rows / rowGroupSize; g != s.groups {
+				s.groups, s.groupBig = g, 0
+			}
+			s.mu.Unlock()
+		}
 	}
 	return nil
 }
@@ -502,7 +654,7 @@ func IDHash(id string) int64 {
 func (tx *Tx) Add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
 	if err := tx.add(ctx, rows, quar); err != nil {
 		tx.Rollback()
-		return err
+		return invalidated(err)
 	}
 	return nil
 }
@@ -609,6 +761,8 @@ func (tx *Tx) add(ctx context.Context, rows []Row, quar []QuarantineRow) error {
 			return fmt.Errorf("cannot store record %s (%s %s): %w", r.RecordId, row.Source, row.Loc, err)
 		}
 		tx.res.Stored++
+		// Fixed-width columns and the short strings: a generous bound.
+		tx.bytes += int64(len(r.Raw)+len(r.LLMEventData)) + 512
 		for _, n := range [2]int{len(r.Raw), len(r.LLMEventData)} {
 			if n >= overflowBytes {
 				tx.big += int64(n)
@@ -726,7 +880,7 @@ func (tx *Tx) Commit(ctx context.Context) (Result, error) {
 	}
 	if err != nil {
 		tx.Rollback()
-		return Result{}, err
+		return Result{}, invalidated(err)
 	}
 	tx.done = true
 	tx.s.finished(tx)
