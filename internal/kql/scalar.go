@@ -275,12 +275,15 @@ func (c *compiler) toBool(x string, t Type) (string, bool) {
 	case TNull:
 		return "CAST(NULL AS BOOLEAN)", true
 	case TString:
-		return fmt.Sprintf("(CASE lower(%s) WHEN 'true' THEN true WHEN 'false' THEN false END)", x), true
+		// The exact texts first: JSON booleans read as text are true and
+		// false, and lower() on every value cost a tenth of the
+		// jailbreak-on-any-message hunt over 10,000,000 rows.
+		return fmt.Sprintf("(CASE %[1]s WHEN 'true' THEN true WHEN 'false' THEN false ELSE (CASE lower(%[1]s) WHEN 'true' THEN true WHEN 'false' THEN false END) END)", x), true
 	case TLong, TInt, TReal:
 		return fmt.Sprintf("(%s <> 0)", x), true
 	case TDynamic:
 		s := c.dynText(x)
-		return fmt.Sprintf("(CASE lower(%[1]s) WHEN 'true' THEN true WHEN 'false' THEN false ELSE TRY_CAST(%[1]s AS DOUBLE) <> 0 END)", s), true
+		return fmt.Sprintf("(CASE %[1]s WHEN 'true' THEN true WHEN 'false' THEN false ELSE (CASE lower(%[1]s) WHEN 'true' THEN true WHEN 'false' THEN false ELSE TRY_CAST(%[1]s AS DOUBLE) <> 0 END) END)", s), true
 	}
 	return "", false
 }
