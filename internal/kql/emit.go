@@ -232,41 +232,32 @@ func (c *compiler) pipeline(pl *Pipeline) (*relation, error) {
 		if c.render != nil {
 			return nil, c.errf(op.opPos(), "render must be the last operator")
 		}
-		if _, ok := op.(*MvExpandOp); ok {
-			r, n, err := c.existsExpand(rel, pl.Ops[i:])
+		// Shortcuts compile an operator together with some that follow it;
+		// n is how many they took (0: none applies).
+		var shortcuts []func(*relation, []Op) (*relation, int, error)
+		switch op.(type) {
+		case *MvExpandOp:
+			shortcuts = append(shortcuts, c.existsExpand, c.memberExpand)
+		case *SummarizeOp:
+			shortcuts = append(shortcuts, c.setHas)
+		}
+		took := 0
+		for _, shortcut := range shortcuts {
+			r, n, err := shortcut(rel, pl.Ops[i:])
 			if err != nil {
 				return nil, err
 			}
 			if n > 0 {
-				rel, i = r, i+n-1
-				if err := c.caseClash(rel, op.opPos()); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if r, n, err = c.memberExpand(rel, pl.Ops[i:]); err != nil {
-				return nil, err
-			}
-			if n > 0 {
-				rel, i = r, i+n-1
-				if err := c.caseClash(rel, op.opPos()); err != nil {
-					return nil, err
-				}
-				continue
+				rel, took = r, n
+				break
 			}
 		}
-		if _, ok := op.(*SummarizeOp); ok {
-			r, n, err := c.setHas(rel, pl.Ops[i:])
-			if err != nil {
+		if took > 0 {
+			i += took - 1
+			if err := c.caseClash(rel, op.opPos()); err != nil {
 				return nil, err
 			}
-			if n > 0 {
-				rel, i = r, i+n-1
-				if err := c.caseClash(rel, op.opPos()); err != nil {
-					return nil, err
-				}
-				continue
-			}
+			continue
 		}
 		if rel, err = c.op(rel, op, i == len(pl.Ops)-1); err != nil {
 			return nil, err

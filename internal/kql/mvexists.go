@@ -33,19 +33,8 @@ var dupBlindAggs = map[string]bool{
 // operators it compiled (0 when it does not apply).
 func (c *compiler) existsExpand(in *relation, ops []Op) (*relation, int, error) {
 	op := ops[0].(*MvExpandOp)
-	if len(op.Items) != 1 || op.Limit >= 0 || (len(op.ToTypes) > 0 && op.ToTypes[0] != "") {
-		return nil, 0, nil
-	}
-	a := op.Items[0]
-	name := a.Name
-	if name == "" {
-		id, ok := a.Expr.(*Ident)
-		if !ok {
-			return nil, 0, nil
-		}
-		name = id.Name
-	}
-	if _, ok := c.lets[name]; ok || name == elemVar {
+	a, name, ok := c.plainExpand(op)
+	if !ok || name == elemVar {
 		return nil, 0, nil
 	}
 	var preds []Expr
@@ -134,6 +123,28 @@ func (c *compiler) existsExpand(in *relation, ops []Op) (*relation, int, error) 
 	filter := fmt.Sprintf("(CASE WHEN len(%s) > 0 THEN %s ELSE %s END)", vals, fast, anyOf(members, elemVar, p))
 	rel := c.add(fmt.Sprintf("SELECT %s FROM %s WHERE %s", strings.Join(keep(in), ", "), src.name, filter), in.cols, in.ord).withRaw(in.raw)
 	return rel, n, nil
+}
+
+// plainExpand returns the one item of an mv-expand the shortcuts can take
+// (no limit, no "to typeof") and the name of the column it makes, when that
+// name is not a let's.
+func (c *compiler) plainExpand(op *MvExpandOp) (Assign, string, bool) {
+	if len(op.Items) != 1 || op.Limit >= 0 || (len(op.ToTypes) > 0 && op.ToTypes[0] != "") {
+		return Assign{}, "", false
+	}
+	a := op.Items[0]
+	name := a.Name
+	if name == "" {
+		id, ok := a.Expr.(*Ident)
+		if !ok {
+			return Assign{}, "", false
+		}
+		name = id.Name
+	}
+	if _, ok := c.lets[name]; ok {
+		return Assign{}, "", false
+	}
+	return a, name, true
 }
 
 // dupBlind reports whether op gives the same rows when its input rows are

@@ -19,19 +19,8 @@ import (
 // number of operators it compiled (0 when it does not apply).
 func (c *compiler) memberExpand(in *relation, ops []Op) (*relation, int, error) {
 	op := ops[0].(*MvExpandOp)
-	if len(op.Items) != 1 || op.Limit >= 0 || (len(op.ToTypes) > 0 && op.ToTypes[0] != "") {
-		return nil, 0, nil
-	}
-	a := op.Items[0]
-	name := a.Name
-	if name == "" {
-		id, ok := a.Expr.(*Ident)
-		if !ok {
-			return nil, 0, nil
-		}
-		name = id.Name
-	}
-	if _, ok := c.lets[name]; ok {
+	a, name, ok := c.plainExpand(op)
+	if !ok {
 		return nil, 0, nil
 	}
 	var members []string
