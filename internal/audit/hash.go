@@ -16,9 +16,9 @@ func hashObject(o *fastjson.Object) uint64 {
 		if strings.HasPrefix(string(k), "@odata.") {
 			return
 		}
-		sum += mix(fnv(fnvOffset, k) ^ hashValue(v)*0x9e3779b97f4a7c15)
+		sum += Mix(fnv(fnvOffset, k) ^ hashValue(v)*0x9e3779b97f4a7c15)
 	})
-	return mix(sum ^ 0x6f)
+	return Mix(sum ^ 0x6f)
 }
 
 func hashValue(v *fastjson.Value) uint64 {
@@ -30,7 +30,7 @@ func hashValue(v *fastjson.Value) uint64 {
 		arr, _ := v.Array()
 		h := uint64(0x61)
 		for _, e := range arr {
-			h = mix(h*31 + hashValue(e))
+			h = Mix(h*31 + hashValue(e))
 		}
 		return h
 	case fastjson.TypeString:
@@ -57,8 +57,9 @@ func fnv(h uint64, b []byte) uint64 {
 	return h
 }
 
-// mix is splitmix64's finalizer: spreads bits so sums of hashes don't collide.
-func mix(x uint64) uint64 {
+// Mix is splitmix64's finalizer: spreads bits so sums of hashes don't
+// collide (here) and weak low bits don't cluster (the store's Id filter).
+func Mix(x uint64) uint64 {
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+
+	"github.com/aiwatch/aiwatch/internal/audit"
 )
 
 // idFilter is a Bloom filter over the IdHash of every row of
@@ -50,9 +52,9 @@ func newSegment(capacity int) idSegment {
 
 // bits returns the block of h and the two bits h sets in each of its words.
 func (s *idSegment) bits(h uint64) (*idBlock, uint64, uint64) {
-	h = mix64(h)
+	h = audit.Mix(h)
 	b := &s.blocks[(h>>32)*uint64(len(s.blocks))>>32]
-	return b, mix64(h ^ idFilterMixer), mix64(h + idFilterMixer)
+	return b, audit.Mix(h ^ idFilterMixer), audit.Mix(h + idFilterMixer)
 }
 
 func (s *idSegment) add(h uint64) {
@@ -72,16 +74,6 @@ func (s *idSegment) has(h uint64) bool {
 		}
 	}
 	return true
-}
-
-// mix64 is splitmix64's finalizer: IdHash is FNV, whose low bits are weak.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
 }
 
 // mayHave reports whether id hash h may be stored. Call with f.mu held.
