@@ -802,9 +802,7 @@ func (c *compiler) mvExpand(in *relation, op *MvExpandOp) (*relation, error) {
 		pre = append(pre, fmt.Sprintf("json_extract(%s, %s) AS %s", root, quoteStr(path+"[*]"), h))
 		// x reads input columns, which the first step passes on.
 		pre2 = append(pre2, h, fmt.Sprintf("(CASE WHEN len(%s) > 0 THEN NULL ELSE %s END) AS %s", h, x, v))
-		elems := fmt.Sprintf("(CASE WHEN len(%[2]s) > 0 THEN %[2]s "+
-			"WHEN %[1]s IS NULL OR json_type(%[1]s) = 'NULL' THEN [NULL::JSON] WHEN json_type(%[1]s) = 'ARRAY' THEN []::JSON[] "+
-			"WHEN json_type(%[1]s) = 'OBJECT' THEN list_transform(map_entries(CAST(%[1]s AS MAP(VARCHAR, JSON))), lambda e: json_object(e.key, e.value)) ELSE [%[1]s] END)", v, h)
+		elems := fmt.Sprintf("(CASE WHEN len(%[1]s) > 0 THEN %[1]s %[2]s END)", h, otherElems(v))
 		if op.Limit >= 0 {
 			elems = fmt.Sprintf("list_slice(%s, 1, %d)", elems, op.Limit)
 		}
@@ -883,6 +881,15 @@ func (c *compiler) mvExpand(in *relation, op *MvExpandOp) (*relation, error) {
 		return rel, nil
 	}
 	return c.project(rel, convs, true)
+}
+
+// otherElems is the rest of a CASE giving the elements mv-expand takes
+// from the dynamic value v when it is not a non-empty array: none from an
+// empty array, one null from a missing value or null, a {key: value} bag
+// per property of a bag, and the value itself otherwise.
+func otherElems(v string) string {
+	return fmt.Sprintf("WHEN %[1]s IS NULL OR json_type(%[1]s) = 'NULL' THEN [NULL::JSON] WHEN json_type(%[1]s) = 'ARRAY' THEN []::JSON[] "+
+		"WHEN json_type(%[1]s) = 'OBJECT' THEN list_transform(map_entries(CAST(%[1]s AS MAP(VARCHAR, JSON))), lambda e: json_object(e.key, e.value)) ELSE [%[1]s]", v)
 }
 
 // union stacks tables by column name; a column missing on one side is null

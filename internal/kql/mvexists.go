@@ -115,10 +115,8 @@ func (c *compiler) existsExpand(in *relation, ops []Op) (*relation, int, error) 
 	fast := fmt.Sprintf("(%s OR (%s AND json_array_length(%s, %s) > len(%s)))", anyOf(vals, fastParam, fastP), anyOf(null, fastParam, fastP), root, quoteStr(path), vals)
 	// Anything else is expanded as mv-expand does (see mvExpand), here
 	// in a lambda, and only for the rows that need it.
-	elems := fmt.Sprintf("(CASE WHEN len(json_extract(%[2]s, %[3]s)) > 0 THEN json_extract(%[2]s, %[3]s) "+
-		"WHEN %[1]s IS NULL OR json_type(%[1]s) = 'NULL' THEN [NULL::JSON] WHEN json_type(%[1]s) = 'ARRAY' THEN []::JSON[] "+
-		"WHEN json_type(%[1]s) = 'OBJECT' THEN list_transform(map_entries(CAST(%[1]s AS MAP(VARCHAR, JSON))), lambda e: json_object(e.key, e.value)) ELSE [%[1]s] END)",
-		x, root, quoteStr(path+"[*]"))
+	elems := fmt.Sprintf("(CASE WHEN len(json_extract(%[1]s, %[2]s)) > 0 THEN json_extract(%[1]s, %[2]s) %[3]s END)",
+		root, quoteStr(path+"[*]"), otherElems(x))
 	members := fmt.Sprintf("list_transform(%s, lambda e: json_extract(CASE WHEN CAST(e AS VARCHAR) = 'null' THEN NULL ELSE e END, %s))", elems, quoteStr("$"+seg))
 	filter := fmt.Sprintf("(CASE WHEN len(%s) > 0 THEN %s ELSE %s END)", vals, fast, anyOf(members, elemVar, p))
 	rel := c.add(fmt.Sprintf("SELECT %s FROM %s WHERE %s", strings.Join(keep(in), ", "), src.name, filter), in.cols, in.ord).withRaw(in.raw)

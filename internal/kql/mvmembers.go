@@ -53,11 +53,14 @@ func (c *compiler) memberExpand(in *relation, ops []Op) (*relation, int, error) 
 	}
 	// DuckDB's struct fields match case-insensitively.
 	fold := map[string]bool{}
-	for _, m := range members {
-		if _, err := c.keySeg(m, op.Pos); err != nil || fold[strings.ToLower(m)] {
+	segs := make([]string, len(members))
+	for i, m := range members {
+		seg, err := c.keySeg(m, op.Pos)
+		if err != nil || fold[strings.ToLower(m)] {
 			return nil, 0, nil
 		}
 		fold[strings.ToLower(m)] = true
+		segs[i] = seg
 	}
 	x, t, err := c.expr(a.Expr, in)
 	if err != nil || t != TDynamic {
@@ -75,13 +78,9 @@ func (c *compiler) memberExpand(in *relation, ops []Op) (*relation, int, error) 
 			return nil, 0, nil
 		}
 		hidden[m] = h
-		key, err := json.Marshal(m)
-		if err != nil {
-			return nil, 0, nil
-		}
+		key, _ := json.Marshal(m) // a string always encodes
 		spec = append(spec, string(key)+`:"VARCHAR"`)
-		seg, _ := c.keySeg(m, op.Pos)
-		packs = append(packs, fmt.Sprintf("%s := json_extract_string(e, %s)", quoteIdent(m), quoteStr("$"+seg)))
+		packs = append(packs, fmt.Sprintf("%s := json_extract_string(e, %s)", quoteIdent(m), quoteStr("$"+segs[i])))
 		cols = append(cols, fmt.Sprintf("coalesce(%s.%s, '') AS %s", quoteIdent(fmt.Sprintf("__kql_mvs%d", c.nOrd)), quoteIdent(m), quoteIdent(h)))
 		newCols = append(newCols, Column{Name: h, Type: TString})
 	}
@@ -93,8 +92,7 @@ func (c *compiler) memberExpand(in *relation, ops []Op) (*relation, int, error) 
 	f := quoteIdent(fmt.Sprintf("__kql_mvf%d", c.nOrd))
 	val := c.add(fmt.Sprintf("SELECT %s, %s AS %s FROM %s", strings.Join(keep(in), ", "), x, v, in.name), in.cols, in.ord).withRaw(in.raw)
 	val = c.add(fmt.Sprintf("SELECT %s, %s, from_json(%s, %s) AS %s FROM %s", strings.Join(keep(in), ", "), v, v, quoteStr(specJSON), f, val.name), in.cols, in.ord).withRaw(in.raw)
-	elems := fmt.Sprintf("(CASE WHEN %[1]s IS NULL OR json_type(%[1]s) = 'NULL' THEN [NULL::JSON] "+
-		"WHEN json_type(%[1]s) = 'OBJECT' THEN list_transform(map_entries(CAST(%[1]s AS MAP(VARCHAR, JSON))), lambda e: json_object(e.key, e.value)) ELSE [%[1]s] END)", v)
+	elems := "(CASE " + otherElems(v) + " END)"
 	list := fmt.Sprintf("(CASE WHEN %[1]s IS NOT NULL THEN %[1]s ELSE list_transform(%[2]s, lambda e: struct_pack(%[3]s)) END)",
 		f, elems, strings.Join(packs, ", "))
 	s := quoteIdent(fmt.Sprintf("__kql_mvs%d", c.nOrd))
